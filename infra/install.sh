@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install everything worklink needs into .venv (idempotent; fast when already installed).
+#   - uv (into .worklink/tools, not the system Python) and the locked environment from uv.lock,
+#     byte-code compiled (see ../shared/stack-notes.md: no .pyc costs 2-3 s per process start);
+#   - PostgreSQL server binaries for the embedded warehouse, from Debian's packages, when missing
+#     and no WORKLINK_DATABASE_URL is set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[36m==> %s\033[0m\n' "$*" >&2; }
+
+PYTHON=${WORKLINK_PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+"$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
+  || { echo "worklink needs Python 3.11 (set WORKLINK_PYTHON)" >&2; exit 1; }
+
+UV=.worklink/tools/bin/uv
+if [ ! -x "$UV" ]; then
+  say "installing uv into .worklink/tools"
+  "$PYTHON" -m venv .worklink/tools
+  .worklink/tools/bin/pip install --quiet --disable-pip-version-check uv
+fi
+
+if [ -z "${WORKLINK_DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+   && ! command -v initdb >/dev/null 2>&1 && [ -z "${WORKLINK_PG_BINDIR:-}" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing PostgreSQL server binaries (Debian package postgresql)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "PostgreSQL server binaries not found: install Debian's 'postgresql' package, or set" \
+         "WORKLINK_DATABASE_URL to an existing server." >&2
+    exit 1
+  fi
+fi
+
+say "syncing .venv from uv.lock"
+UV_PYTHON_DOWNLOADS=never UV_COMPILE_BYTECODE=1 "$UV" sync --frozen --python "$PYTHON" --quiet
+say "environment ready: .venv/bin/worklink --help"

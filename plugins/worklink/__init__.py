@@ -1,0 +1,1 @@
+"""worklink: linked participant warehouse for employment-and-health programmes."""

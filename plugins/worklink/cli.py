@@ -1,0 +1,294 @@
+"""The ``worklink`` command: database, sample data, ingestion and the nightly run.
+
+Heavy imports (Airflow, GX, dbt, pandas) happen inside commands so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from worklink.settings import load_settings
+
+
+def _echo_step(message: str) -> None:
+    click.secho(f"==> {message}", fg="cyan", err=True)
+
+
+def _subprocess_env() -> dict[str, str]:
+    from worklink.platform.database import runtime_env
+
+    return {**os.environ, **runtime_env()}
+
+
+def _venv_bin(name: str) -> str:
+    candidate = Path(sys.executable).with_name(name)
+    return str(candidate) if candidate.exists() else (shutil.which(name) or name)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """worklink: the linked participant warehouse for employment-and-health programmes.
+
+    \b
+    Typical first run (what the README's first command does):
+      worklink nightly          # start the DB, make sample data, run the nightly DAG in Airflow
+      psql "$(worklink db url)" -c 'select * from analytics.referrals_by_partner_month limit 5'
+
+    Set WORKLINK_DATABASE_URL to use an existing PostgreSQL instead of the embedded one.
+    """
+
+
+# --------------------------------------------------------------------------------------- db
+@main.group()
+def db() -> None:
+    """Manage the embedded PostgreSQL (data under .worklink/pg)."""
+
+
+@db.command("start")
+def db_start() -> None:
+    """Start the embedded server (initialising it on first use); reuse it if running."""
+    from worklink.platform.database import embedded_server
+
+    settings = load_settings()
+    if not settings.uses_embedded_database:
+        click.echo("WORKLINK_DATABASE_URL is set: using that server, nothing to start.")
+        return
+    server = embedded_server(settings)
+    was_running = server.is_running()
+    server.start()
+    click.echo(f"PostgreSQL {'already running' if was_running else 'started'} on 127.0.0.1:{server.port} "
+               f"(data: {server.data_dir})")
+
+
+@db.command("stop")
+def db_stop() -> None:
+    """Stop the embedded server."""
+    from worklink.platform.database import embedded_server
+
+    stopped = embedded_server().stop()
+    click.echo("stopped" if stopped else "not running")
+
+
+@db.command("status")
+def db_status() -> None:
+    """Say whether the database is reachable; exit 1 when it is not."""
+    from worklink.platform.database import embedded_server
+
+    settings = load_settings()
+    if not settings.uses_embedded_database:
+        import psycopg
+
+        try:
+            psycopg.connect(settings.database_url, connect_timeout=5).close()
+            click.echo("external database reachable (WORKLINK_DATABASE_URL)")
+        except psycopg.OperationalError as exc:
+            click.echo(f"external database NOT reachable: {exc}")
+            sys.exit(1)
+        return
+    server = embedded_server(settings)
+    if server.is_running():
+        click.echo(f"running on 127.0.0.1:{server.port}, data in {server.data_dir}")
+    else:
+        click.echo("not running (worklink db start)")
+        sys.exit(1)
+
+
+@db.command("url")
+@click.option("--database", default=None, help="Database name (default: the warehouse).")
+@click.option("--airflow", "airflow_db", is_flag=True, help="Print Airflow's metadata database URL instead.")
+def db_url(database: str | None, airflow_db: bool) -> None:
+    """Print a postgresql:// URL that psql and SQLAlchemy accept (starts the embedded server)."""
+    from sqlalchemy.engine import make_url
+
+    from worklink.platform.database import airflow_metadata_url, ensure_database, libpq_url
+
+    url = ensure_database()
+    if airflow_db:
+        url = airflow_metadata_url()
+    if database:
+        url = make_url(url).set(database=database).render_as_string(hide_password=False)
+    click.echo(libpq_url(url))
+
+
+# ---------------------------------------------------------------------------------- generate
+def _register_generate() -> None:
+    try:
+        from worklink.synth.cli import generate_command
+    except ImportError:  # pragma: no cover - only during development of the generator
+        return
+    main.add_command(generate_command, name="generate")
+
+
+_register_generate()
+
+
+# --------------------------------------------------------------------------------- contracts
+@main.group()
+def contracts() -> None:
+    """Feed contracts (contracts/<partner>/<feed>.yml) and the GX suites derived from them."""
+
+
+@contracts.command("check")
+def contracts_check() -> None:
+    """Validate every contract against the schema and list them."""
+    from worklink.contracts import load_contracts
+
+    for contract in load_contracts():
+        click.echo(f"ok  {contract.key:45} -> raw.{contract.target_table}  ({len(contract.columns)} columns)")
+
+
+@contracts.command("build-suites")
+def contracts_build_suites() -> None:
+    """(Re)write expectations/<partner>__<feed>.json from the contracts."""
+    from worklink.contracts import load_contracts
+    from worklink.quality.suites import write_suite
+
+    settings = load_settings()
+    settings.expectations_dir.mkdir(exist_ok=True)
+    for contract in load_contracts():
+        click.echo(f"wrote {write_suite(contract, settings.expectations_dir).relative_to(settings.repo_root)}")
+
+
+# ------------------------------------------------------------------------------------ ingest
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every file's result.")
+def ingest(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Ingest landed files or folders: check, quarantine bad rows, load the rest.
+
+    Each file ends as loaded, loaded_with_quarantine, rejected or duplicate. Exit code 0
+    unless a file hit an internal error (bad data is a result, not a failure).
+    """
+    from worklink.ingest.service import ingest_paths
+
+    def show(result) -> None:
+        if as_json:
+            return
+        click.echo(
+            f"{result.status:23} {Path(result.file).name}  partner={result.partner} feed={result.feed} "
+            f"rows_in={result.rows_in} rows_loaded={result.rows_loaded} "
+            f"rows_quarantined={result.rows_quarantined} sha256={result.sha256[:12]}"
+        )
+        for issue in result.errors[:20]:
+            where = f"row {issue.row}" if issue.row else "file"
+            click.echo(f"    {issue.severity:14} {issue.rule:24} {where:>10}  {issue.column or '-':22} "
+                       f"{issue.message}")
+        if len(result.errors) > 20:
+            click.echo(f"    ... {len(result.errors) - 20} more (use --json for all)")
+
+    results = ingest_paths(paths, progress=show)
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in results], indent=2, default=str))
+    if any(r.status == "error" for r in results):
+        sys.exit(1)
+
+
+# --------------------------------------------------------------------------- tool passthrough
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def airflow(args: tuple[str, ...]) -> None:
+    """Run the airflow CLI against worklink's setup, e.g. `worklink airflow standalone`."""
+    from worklink.platform.database import ensure_database
+
+    ensure_database()
+    sys.exit(subprocess.call([_venv_bin("airflow"), *args], env=_subprocess_env()))
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def dbt(args: tuple[str, ...]) -> None:
+    """Run dbt in dbt_project/ against worklink's database, e.g. `worklink dbt build`."""
+    from worklink.platform.database import ensure_database
+
+    ensure_database()
+    sys.exit(subprocess.call([_venv_bin("dbt"), *args], env=_subprocess_env(), cwd=load_settings().dbt_project_dir))
+
+
+# ----------------------------------------------------------------------------------- nightly
+def run_checked(args: list[str], cwd: Path | None = None, quiet: bool = False) -> None:
+    started = time.monotonic()
+    proc = subprocess.run(
+        args, env=_subprocess_env(), cwd=cwd, text=True,
+        stdout=subprocess.PIPE if quiet else None, stderr=subprocess.STDOUT if quiet else None,
+    )
+    if proc.returncode != 0:
+        if quiet and proc.stdout:
+            click.echo(proc.stdout[-8000:], err=True)
+        raise click.ClickException(f"{' '.join(args[:3])} ... failed with exit code {proc.returncode}")
+    click.echo(f"    done in {time.monotonic() - started:.1f}s", err=True)
+
+
+def prepare_airflow_and_dbt() -> None:
+    """Migrate Airflow's metadata DB and parse dbt (Cosmos renders tasks from the manifest)."""
+    settings = load_settings()
+    _echo_step("airflow db migrate (metadata database on the same PostgreSQL server)")
+    run_checked([_venv_bin("airflow"), "db", "migrate"], quiet=True)
+    _echo_step("dbt parse (manifest for Cosmos)")
+    run_checked([_venv_bin("dbt"), "parse", "--quiet"], cwd=settings.dbt_project_dir, quiet=True)
+
+
+@main.command()
+@click.option("--participants", default=2000, show_default=True, help="Sample size when generating.")
+@click.option("--seed", default=20250601, show_default=True)
+@click.option("--regenerate", is_flag=True, help="Replace the sample landing data before the run.")
+@click.option("--date", "logical_date", default="2026-04-01", show_default=True,
+              help="Logical date of the run passed to `airflow dags test`.")
+def nightly(participants: int, seed: int, regenerate: bool, logical_date: str) -> None:
+    """Run the nightly DAG once through Airflow (`airflow dags test worklink_nightly`).
+
+    With no WORKLINK_LANDING_DIR set it first generates sample feeds into .worklink/sample.
+    """
+    from worklink.platform.database import ensure_database
+
+    settings = load_settings()
+    started = time.monotonic()
+    _echo_step("database")
+    url = ensure_database(settings)
+    click.echo(f"    {'embedded PostgreSQL' if settings.uses_embedded_database else 'WORKLINK_DATABASE_URL'} ready",
+               err=True)
+    using_sample = "WORKLINK_LANDING_DIR" not in os.environ
+    if using_sample and (regenerate or not settings.landing_dir.exists()):
+        from worklink.synth import generate
+
+        _echo_step(f"generating sample feeds ({participants} participants, seed {seed}) -> {settings.sample_dir}")
+        if settings.sample_dir.exists():
+            shutil.rmtree(settings.sample_dir)
+        generate(settings.sample_dir, seed=seed, participants=participants, defect_rate=0.0)
+    prepare_airflow_and_dbt()
+    _echo_step(f"airflow dags test worklink_nightly {logical_date}")
+    run_checked([_venv_bin("airflow"), "dags", "test", "worklink_nightly", logical_date], quiet=True)
+    _summarise(url)
+    click.echo(f"nightly run finished in {time.monotonic() - started:.0f}s", err=True)
+
+
+def _summarise(url: str) -> None:
+    import psycopg
+
+    from worklink.platform.database import libpq_url
+
+    with psycopg.connect(libpq_url(url)) as conn:
+        files = conn.execute(
+            "select status, count(*), sum(rows_loaded), sum(rows_quarantined) from ingest.file_manifest "
+            "group by status order by status"
+        ).fetchall()
+        mart = conn.execute(
+            "select count(*), coalesce(sum(referrals), 0) from analytics.referrals_by_partner_month"
+        ).fetchone()
+    click.echo("\nFiles received:")
+    for status, n, loaded, quarantined in files:
+        click.echo(f"  {status:24} {n:5} files  {loaded or 0:9} rows loaded  {quarantined or 0:7} quarantined")
+    click.echo(f"\nanalytics.referrals_by_partner_month: {mart[0]} rows, {mart[1]} referrals")
+    click.echo("Try:  psql \"$(.venv/bin/worklink db url)\" -c "
+               "'select * from analytics.referrals_by_partner_month order by 1 limit 12'")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,236 @@
+"""Feed contracts: one YAML file per partner feed, validated by this schema.
+
+A contract says everything the platform needs to take a partner's file: where it
+lands and how it is named, how to read it, how the partner's headers map to our
+canonical columns, each column's type and privacy class, the code lists, who at the
+partner hears about data-quality problems, and how severe each check is. Adding a
+partner is adding contracts (``contracts/<partner_id>/<feed>.yml``), not code.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from worklink.settings import load_settings
+
+_ID = r"^[a-z][a-z0-9_]*$"
+
+
+class Privacy(StrEnum):
+    direct_identifier = "direct_identifier"  # names, DOB, address, NHS number, NINo, phone, email
+    quasi_identifier = "quasi_identifier"  # e.g. sex, ethnicity, postcode district
+    none = "none"
+
+
+class Severity(StrEnum):
+    reject_file = "reject_file"
+    quarantine_row = "quarantine_row"
+    warn = "warn"
+
+
+class ColumnType(StrEnum):
+    string = "string"
+    integer = "integer"
+    decimal = "decimal"
+    date = "date"
+    flag = "flag"  # Y/N
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Contact(Strict):
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    name: str | None = None
+
+
+class Partner(Strict):
+    id: str = Field(pattern=_ID)
+    name: str
+    programme: Literal["gm_etb", "workwell_bwd", "dwp", "hmrc"]
+    kind: Literal["vcse", "nhs_icb", "dwp", "hmrc"]
+    owner: str = Field(description="Platform team or person accountable for this feed")
+    dq_contacts: list[Contact] = Field(min_length=1)
+    dq_webhook_url: str | None = None
+
+
+class FileSpec(Strict):
+    pattern: str = Field(description="glob, relative to landing/<partner>/<feed>/")
+    period_regex: str = Field(description="regex with a named group 'period' (YYYY-MM) applied to the file name")
+    format: Literal["csv", "xlsx"]
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    date_format: str = "%Y-%m-%d"
+    sheet: str | None = None
+    header_row: int = Field(default=1, ge=1, description="1-based line/row holding the headers")
+
+    @field_validator("period_regex")
+    @classmethod
+    def _has_period_group(cls, value: str) -> str:
+        if "period" not in re.compile(value).groupindex:
+            raise ValueError("period_regex needs a named group 'period'")
+        return value
+
+    @model_validator(mode="after")
+    def _encoding_known(self) -> FileSpec:
+        "x".encode(self.encoding)  # LookupError for an unknown codec
+        return self
+
+
+class Column(Strict):
+    name: str = Field(pattern=_ID, description="canonical column name")
+    source: str = Field(description="the partner's own header")
+    type: ColumnType = ColumnType.string
+    required: bool = False
+    privacy: Privacy = Privacy.none
+    code_list: str | None = None
+    rules: list[str] = Field(default_factory=list, description="extra row rules, e.g. nhs_number")
+    min: float | None = None
+    max: float | None = None
+    description: str | None = None
+
+
+class Contract(Strict):
+    contract_version: Literal[1] = 1
+    partner: Partner
+    feed: str = Field(pattern=_ID)
+    description: str
+    target_table: str = Field(pattern=_ID, description="raw table shared by every partner sending this feed")
+    record_id_column: str = Field(description="the partner's own id for a row, used in alerts")
+    file: FileSpec
+    columns: list[Column] = Field(min_length=1)
+    date_order: list[list[str]] = Field(
+        default_factory=list, description="pairs [earlier, later] that must be in order when both are set"
+    )
+    severity: dict[str, Severity] = Field(default_factory=dict, description="overrides of DEFAULT_SEVERITY")
+
+    @property
+    def key(self) -> str:
+        return f"{self.partner.id}__{self.feed}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def header_map(self) -> dict[str, str]:
+        return {c.source: c.name for c in self.columns}
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def severity_of(self, rule_id: str) -> Severity:
+        return self.severity.get(rule_id, DEFAULT_SEVERITY.get(rule_id, Severity.quarantine_row))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Contract:
+        names = self.column_names
+        if len(set(names)) != len(names):
+            raise ValueError("duplicate canonical column names")
+        sources = [c.source for c in self.columns]
+        if len(set(sources)) != len(sources):
+            raise ValueError("duplicate source headers")
+        if self.record_id_column not in names:
+            raise ValueError(f"record_id_column {self.record_id_column!r} is not a column")
+        for pair in self.date_order:
+            if len(pair) != 2 or any(p not in names for p in pair):
+                raise ValueError(f"date_order entry {pair} must name two columns of this contract")
+        unknown_rules = {r for c in self.columns for r in c.rules} - set(COLUMN_RULES)
+        if unknown_rules:
+            raise ValueError(f"unknown column rules {sorted(unknown_rules)}; known: {sorted(COLUMN_RULES)}")
+        unknown_sev = set(self.severity) - set(DEFAULT_SEVERITY)
+        if unknown_sev:
+            raise ValueError(f"severity given for unknown rules {sorted(unknown_sev)}")
+        codes = load_code_lists()
+        for c in self.columns:
+            if c.code_list and c.code_list not in codes:
+                raise ValueError(f"column {c.name}: unknown code list {c.code_list!r}")
+        return self
+
+
+# Rules a column can opt into; their checks live in worklink.ingest.checks.
+COLUMN_RULES = {
+    "nhs_number": "NHS number must be 10 digits passing the modulus 11 check",
+    "ni_number": "National Insurance number must have a valid prefix and 6 digits; temporary TN numbers are not accepted",
+    "postcode": "postcode must be a valid UK postcode",
+    "not_future": "date must not be after the end of the submission period",
+    "not_before_programme": "date must not be before the programme began",
+}
+
+# Every check the platform runs, with its default severity. Contracts may override.
+DEFAULT_SEVERITY: dict[str, Severity] = {
+    # file level
+    "file_unreadable": Severity.reject_file,
+    "file_encoding": Severity.reject_file,
+    "file_empty": Severity.reject_file,
+    "missing_required_column": Severity.reject_file,
+    "unexpected_column": Severity.reject_file,
+    "file_name_mismatch": Severity.reject_file,
+    # row level
+    "required": Severity.quarantine_row,
+    "type_integer": Severity.quarantine_row,
+    "type_decimal": Severity.quarantine_row,
+    "type_date": Severity.quarantine_row,
+    "type_flag": Severity.quarantine_row,
+    "code_list": Severity.quarantine_row,
+    "range": Severity.quarantine_row,
+    "nhs_number": Severity.quarantine_row,
+    "ni_number": Severity.quarantine_row,
+    "postcode": Severity.quarantine_row,
+    "not_future": Severity.quarantine_row,
+    "not_before_programme": Severity.quarantine_row,
+    "date_order": Severity.quarantine_row,
+    "duplicate_row": Severity.quarantine_row,
+    # warnings
+    "optional_missing": Severity.warn,
+}
+
+PROGRAMME_START = {"gm_etb": "2025-06-01", "workwell_bwd": "2024-10-01", "dwp": "2024-10-01", "hmrc": "2024-10-01"}
+
+
+@lru_cache(maxsize=4)
+def _load_code_lists(path: Path) -> dict[str, list[str]]:
+    data = yaml.safe_load(path.read_text()) if path.exists() else {}
+    return {name: [str(v) for v in values] for name, values in (data or {}).items()}
+
+
+def load_code_lists(contracts_dir: Path | None = None) -> dict[str, list[str]]:
+    contracts_dir = contracts_dir or load_settings().contracts_dir
+    return _load_code_lists(contracts_dir / "_code_lists.yml")
+
+
+def load_contract(path: Path) -> Contract:
+    data = yaml.safe_load(path.read_text())
+    return Contract.model_validate(data)
+
+
+def load_contracts(contracts_dir: Path | None = None) -> list[Contract]:
+    contracts_dir = contracts_dir or load_settings().contracts_dir
+    return [load_contract(p) for p in sorted(contracts_dir.glob("*/*.yml"))]
+
+
+def contract_for_file(path: Path, landing_dir: Path, contracts: list[Contract]) -> Contract | None:
+    """The contract whose landing folder and file pattern match ``path``."""
+    try:
+        rel = path.resolve().relative_to(landing_dir.resolve())
+    except ValueError:
+        rel = None
+    for contract in contracts:
+        if rel is not None and rel.parts[:2] != (contract.partner.id, contract.feed):
+            continue
+        if rel is None and path.parent.parts[-2:] != (contract.partner.id, contract.feed):
+            continue
+        if path.match(contract.file.pattern):
+            return contract
+    return None

@@ -1,0 +1,273 @@
+"""Take one landed file: hash it, keep it, check it, and load it all-or-nothing.
+
+Exactly-once rests on the database, not on file moves: the manifest holds every
+received file by sha256 with a unique index on accepted content, and the whole
+load (manifest row, raw rows, quarantined rows, issues, supersession) is one
+transaction. A crash part-way rolls everything back; a re-delivered identical
+file is recorded as a duplicate and loads nothing; a changed file for the same
+partner, feed and period supersedes the earlier version (kept, flagged not current).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from worklink.contracts import Contract
+from worklink.ingest.checks import run_checks
+from worklink.ingest.reader import ROW, FileRejected, read_landed_file
+from worklink.platform.database import libpq_url
+from worklink.quality.suites import load_suite
+
+LINEAGE_COLUMNS = ["_file_id", "_source_row_number", "_partner_id", "_period"]
+
+
+@dataclass
+class FileIssue:
+    rule: str
+    column: str | None
+    row: int | None
+    message: str
+    severity: str
+    record_id: str | None = None
+
+
+@dataclass
+class IngestResult:
+    file: str
+    sha256: str
+    partner: str | None
+    feed: str | None
+    status: str  # loaded | loaded_with_quarantine | rejected | duplicate
+    file_id: int | None = None
+    period: str | None = None
+    version: int | None = None
+    rows_in: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_warned: int = 0
+    supersedes_file_id: int | None = None
+    duplicate_of: int | None = None
+    errors: list[FileIssue] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def sha256_of(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def ensure_platform_tables(conn: psycopg.Connection) -> None:
+    conn.execute((Path(__file__).with_name("platform_tables.sql")).read_text())
+
+
+def ensure_raw_table(conn: psycopg.Connection, table: str, columns: list[str]) -> None:
+    ident = sql.Identifier("raw", table)
+    conn.execute(
+        sql.SQL(
+            "create table if not exists {} ("
+            " _file_id bigint not null references ingest.file_manifest (file_id),"
+            " _source_row_number integer not null,"
+            " _partner_id text not null,"
+            " _period text,"
+            " _loaded_at timestamptz not null default now(),"
+            " _is_current boolean not null default true,"
+            " primary key (_file_id, _source_row_number))"
+        ).format(ident)
+    )
+    for column in columns:
+        conn.execute(
+            sql.SQL("alter table {} add column if not exists {} text").format(ident, sql.Identifier(column))
+        )
+
+
+def period_of(path: Path, contract: Contract) -> str | None:
+    match = re.search(contract.file.period_regex, path.name)
+    return match.group("period") if match else None
+
+
+def _copy_frame(cur: psycopg.Cursor, table: sql.Composable, frame: pd.DataFrame) -> None:
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, header=False)
+    with cur.copy(sql.SQL("copy {} ({}) from stdin with (format csv)").format(table, cols)) as copy:
+        copy.write(buffer.getvalue())
+
+
+def _archive(path: Path, sha: str, contract: Contract, archive_dir: Path) -> Path:
+    target = archive_dir / contract.partner.id / contract.feed / f"{sha[:16]}__{path.name}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(target.suffix + ".part")
+        shutil.copy2(path, tmp)
+        tmp.replace(target)
+    return target
+
+
+def ingest_file(
+    path: Path,
+    contract: Contract,
+    database_url: str,
+    archive_dir: Path,
+    expectations_dir: Path,
+) -> IngestResult:
+    path = Path(path)
+    sha, size = sha256_of(path)
+    period = period_of(path, contract)
+    result = IngestResult(
+        file=str(path), sha256=sha, partner=contract.partner.id, feed=contract.feed, status="rejected",
+        period=period,
+    )
+    with psycopg.connect(libpq_url(database_url)) as conn:
+        ensure_platform_tables(conn)
+        conn.commit()
+        # Serialise loads of one feed so supersession and duplicate checks see each other.
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (contract.key,))
+        previous = conn.execute(
+            "select file_id from ingest.file_manifest where sha256 = %s and status <> 'duplicate'", (sha,)
+        ).fetchone()
+        archive_path = _archive(path, sha, contract, archive_dir)
+        if previous:
+            result.status, result.duplicate_of = "duplicate", previous[0]
+            result.file_id = _insert_manifest(conn, result, contract, path, archive_path, size)
+            conn.commit()
+            return result
+
+        rejection: FileRejected | None = None
+        checked = None
+        if period is None:
+            rejection = FileRejected(
+                "file_name_mismatch",
+                f"{path.name}: cannot find the period (YYYY-MM) in the file name; "
+                f"expected a name like {contract.file.pattern}",
+            )
+        else:
+            try:
+                frame = read_landed_file(path, contract)
+                checked = run_checks(frame, contract, load_suite(contract, expectations_dir), period)
+            except FileRejected as exc:
+                rejection = exc
+
+        if rejection is not None:
+            result.status = "rejected"
+            result.errors = [FileIssue(rejection.rule_id, rejection.column, rejection.row,
+                                       f"{path.name}: {rejection.message}", "reject_file")]
+            result.file_id = _insert_manifest(conn, result, contract, path, archive_path, size,
+                                              rejection=rejection)
+            _insert_issues(conn, result.file_id, pd.DataFrame([{
+                ROW: rejection.row, "record_id": None, "column_name": rejection.column,
+                "rule_id": rejection.rule_id, "severity": "reject_file", "message": result.errors[0].message,
+            }]))
+            conn.commit()
+            return result
+
+        _load_checked(conn, result, contract, path, archive_path, size, checked)
+        conn.commit()
+    return result
+
+
+def _insert_manifest(conn, result: IngestResult, contract: Contract, path: Path, archive_path: Path,
+                     size: int, rejection: FileRejected | None = None) -> int:
+    row = conn.execute(
+        """
+        insert into ingest.file_manifest
+            (partner_id, feed, contract_key, period, file_name, landing_path, archive_path, sha256,
+             size_bytes, status, duplicate_of, rejection_rule, rejection_message)
+        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        returning file_id
+        """,
+        (contract.partner.id, contract.feed, contract.key, result.period, path.name, str(path),
+         str(archive_path), result.sha256, size, result.status, result.duplicate_of,
+         rejection.rule_id if rejection else None, rejection.message if rejection else None),
+    ).fetchone()
+    return row[0]
+
+
+def _insert_issues(conn, file_id: int, issues: pd.DataFrame) -> None:
+    if issues.empty:
+        return
+    frame = issues.rename(columns={ROW: "source_row"})[
+        ["source_row", "record_id", "column_name", "rule_id", "severity", "message"]
+    ].copy()
+    frame.insert(0, "file_id", file_id)
+    frame["source_row"] = frame["source_row"].astype("Int64")
+    with conn.cursor() as cur:
+        _copy_frame(cur, sql.Identifier("ingest", "file_issues"), frame)
+
+
+def _load_checked(conn, result: IngestResult, contract: Contract, path: Path, archive_path: Path,
+                  size: int, checked) -> None:
+    data, issues = checked.data, checked.issues
+    record_ids = data.set_index(ROW)[contract.record_id_column]
+    issues = issues.assign(record_id=issues[ROW].map(record_ids).astype("object"))
+    quarantined_rows = set(issues.loc[issues["severity"] == "quarantine_row", ROW])
+    warned_rows = set(issues.loc[issues["severity"] == "warn", ROW])
+    is_quarantined = data[ROW].isin(quarantined_rows)
+
+    result.rows_in = len(data)
+    result.rows_quarantined = int(is_quarantined.sum())
+    result.rows_loaded = result.rows_in - result.rows_quarantined
+    result.rows_warned = len(warned_rows - quarantined_rows)
+    result.status = "loaded_with_quarantine" if result.rows_quarantined else "loaded"
+    result.errors = [
+        FileIssue(r["rule_id"], r["column_name"], int(r[ROW]), r["message"], r["severity"], r["record_id"])
+        for r in issues.to_dict("records")
+    ]
+
+    file_id = _insert_manifest(conn, result, contract, path, archive_path, size)
+    result.file_id = file_id
+
+    previous = conn.execute(
+        """select file_id, version from ingest.file_manifest
+           where partner_id = %s and feed = %s and period = %s and is_current""",
+        (contract.partner.id, contract.feed, result.period),
+    ).fetchone()
+    ensure_raw_table(conn, contract.target_table, contract.column_names)
+    raw_table = sql.Identifier("raw", contract.target_table)
+    if previous:
+        result.supersedes_file_id = previous[0]
+        conn.execute("update ingest.file_manifest set is_current = false where file_id = %s", (previous[0],))
+        conn.execute(
+            sql.SQL("update {} set _is_current = false where _file_id = %s").format(raw_table), (previous[0],)
+        )
+    result.version = (previous[1] if previous else 0) + 1
+
+    good = data.loc[~is_quarantined, [ROW, *contract.column_names]].rename(columns={ROW: "_source_row_number"})
+    good.insert(0, "_file_id", file_id)
+    good.insert(2, "_partner_id", contract.partner.id)
+    good.insert(3, "_period", result.period)
+    with conn.cursor() as cur:
+        if not good.empty:
+            _copy_frame(cur, raw_table, good)
+        if result.rows_quarantined:
+            bad = data.loc[is_quarantined]
+            records = bad[contract.column_names].to_json(orient="records", lines=True).splitlines()
+            quarantine = pd.DataFrame({
+                "file_id": file_id, "source_row": bad[ROW].to_numpy(), "partner_id": contract.partner.id,
+                "feed": contract.feed, "record": records,
+            })
+            _copy_frame(cur, sql.Identifier("quarantine", "rows"), quarantine)
+    _insert_issues(conn, file_id, issues)
+    conn.execute(
+        """update ingest.file_manifest
+              set rows_in = %s, rows_loaded = %s, rows_quarantined = %s, rows_warned = %s,
+                  version = %s, is_current = true, supersedes_file_id = %s
+            where file_id = %s""",
+        (result.rows_in, result.rows_loaded, result.rows_quarantined, result.rows_warned,
+         result.version, result.supersedes_file_id, file_id),
+    )

@@ -1,0 +1,61 @@
+-- Platform bookkeeping for ingestion. Idempotent: run before every load.
+-- ingest:     file manifest and per-row issues (no personal data: issues carry the
+--             partner's own record id, never values).
+-- raw:        accepted rows, canonical text columns plus lineage (restricted schema).
+-- quarantine: rejected rows kept whole for the partner to fix (restricted schema).
+create schema if not exists ingest;
+create schema if not exists raw;
+create schema if not exists quarantine;
+
+create table if not exists ingest.file_manifest (
+    file_id            bigserial primary key,
+    partner_id         text not null,
+    feed               text not null,
+    contract_key       text,
+    period             text,
+    file_name          text not null,
+    landing_path       text not null,
+    archive_path       text,
+    sha256             char(64) not null,
+    size_bytes         bigint not null,
+    received_at        timestamptz not null default now(),
+    status             text not null check (status in
+                         ('loaded', 'loaded_with_quarantine', 'rejected', 'duplicate')),
+    version            integer,
+    is_current         boolean not null default false,
+    supersedes_file_id bigint references ingest.file_manifest (file_id),
+    duplicate_of       bigint references ingest.file_manifest (file_id),
+    rows_in            integer not null default 0,
+    rows_loaded        integer not null default 0,
+    rows_quarantined   integer not null default 0,
+    rows_warned        integer not null default 0,
+    rejection_rule     text,
+    rejection_message  text,
+    constraint rows_accounted_for check (rows_in = rows_loaded + rows_quarantined)
+);
+-- One accepted copy of any content: a re-delivered identical file can only be a duplicate.
+create unique index if not exists file_manifest_sha256_once
+    on ingest.file_manifest (sha256) where status <> 'duplicate';
+-- At most one current version per partner, feed and period.
+create unique index if not exists file_manifest_one_current
+    on ingest.file_manifest (partner_id, feed, period) where is_current;
+
+create table if not exists ingest.file_issues (
+    file_id        bigint not null references ingest.file_manifest (file_id),
+    source_row     integer,           -- 1-based data row; null for file-level issues
+    record_id      text,              -- the partner's own id for the row, if readable
+    column_name    text,
+    rule_id        text not null,
+    severity       text not null check (severity in ('reject_file', 'quarantine_row', 'warn')),
+    message        text not null
+);
+create index if not exists file_issues_file on ingest.file_issues (file_id);
+
+create table if not exists quarantine.rows (
+    file_id        bigint not null references ingest.file_manifest (file_id),
+    source_row     integer not null,
+    partner_id     text not null,
+    feed           text not null,
+    record         jsonb not null,
+    primary key (file_id, source_row)
+);

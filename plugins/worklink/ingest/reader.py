@@ -1,0 +1,168 @@
+"""Read one landed file into a frame of canonical text columns, or reject the whole file.
+
+Everything comes out as text (``str`` dtype, missing = NA) with the partner's headers
+renamed to canonical names; typing happens in the checks so a bad value becomes a
+row-level issue rather than a crash. ``_row`` is the 1-based data-row number, the
+number partners see in their alerts (the spreadsheet line is ``header_row + _row``).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from worklink.contracts import Contract
+
+ROW = "_row"
+
+
+@dataclass
+class FileRejected(Exception):
+    rule_id: str
+    message: str
+    column: str | None = None
+    row: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}: {self.message}"
+
+
+def _norm_header(value: object) -> str:
+    return re.sub(r"\s+", " ", str(value)).strip().casefold()
+
+
+def _decode_check(data: bytes, contract: Contract, path: Path) -> None:
+    enc = contract.file.encoding.lower().replace("_", "-")
+    if b"\x00" in data[:4096]:
+        raise FileRejected(
+            "file_encoding",
+            f"{path.name} contains NUL bytes (looks like UTF-16); expected {contract.file.encoding}",
+        )
+    try:
+        data.decode(contract.file.encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise FileRejected(
+            "file_encoding",
+            f"{path.name} is not valid {contract.file.encoding}: byte {exc.start} (line {line}) "
+            f"cannot be decoded",
+            row=max(line - contract.file.header_row, 0) or None,
+        ) from None
+    if enc in {"cp1252", "windows-1252", "latin-1", "iso-8859-1"} and not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return
+        raise FileRejected(
+            "file_encoding",
+            f"{path.name} is UTF-8 encoded but the contract says {contract.file.encoding}; "
+            "please export it as Windows-1252 (ANSI) or ask us to change the contract",
+        )
+
+
+def _read_csv(data: bytes, contract: Contract) -> pd.DataFrame:
+    spec = contract.file
+    return pd.read_csv(
+        io.BytesIO(data),
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+        encoding=spec.encoding,
+        sep=spec.delimiter,
+        skiprows=spec.header_row - 1,
+        engine="pyarrow",
+    )
+
+
+def _excel_cell_to_text(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.dt.strftime("%Y-%m-%d").astype("str")
+
+    def one(v: object) -> object:
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            return None
+        if isinstance(v, pd.Timestamp) or hasattr(v, "isoformat"):
+            return v.isoformat()[:10] if getattr(v, "hour", 0) == 0 else v.isoformat()
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v)
+
+    return series.map(one).astype("str")
+
+
+def _read_xlsx(path: Path, contract: Contract) -> pd.DataFrame:
+    spec = contract.file
+    frame = pd.read_excel(
+        path, sheet_name=spec.sheet or 0, header=spec.header_row - 1, engine="calamine", dtype=object
+    )
+    frame = frame.dropna(how="all")
+    return frame.apply(_excel_cell_to_text)
+
+
+def read_landed_file(path: Path, contract: Contract) -> pd.DataFrame:
+    """Return canonical text columns plus ``_row``; raise FileRejected for file-level problems."""
+    if not path.exists():
+        raise FileRejected("file_unreadable", f"{path} does not exist")
+    if path.stat().st_size == 0:
+        raise FileRejected("file_empty", f"{path.name} is empty (0 bytes)")
+    try:
+        if contract.file.format == "csv":
+            data = path.read_bytes()
+            _decode_check(data, contract, path)
+            frame = _read_csv(data, contract)
+        else:
+            frame = _read_xlsx(path, contract)
+    except FileRejected:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any parser failure means the file cannot be read
+        raise FileRejected(
+            "file_unreadable", f"{path.name} could not be read as {contract.file.format}: {exc}"
+        ) from None
+
+    frame = _rename_to_canonical(frame, contract, path)
+    if frame.empty:
+        raise FileRejected("file_empty", f"{path.name} has a header but no data rows")
+    for column in frame.columns:
+        frame[column] = frame[column].astype("str").str.strip().replace("", pd.NA)
+    frame.insert(0, ROW, range(1, len(frame) + 1))
+    return frame.reset_index(drop=True)
+
+
+def _rename_to_canonical(frame: pd.DataFrame, contract: Contract, path: Path) -> pd.DataFrame:
+    by_norm = {_norm_header(c.source): c for c in contract.columns}
+    by_norm.update({_norm_header(c.name): c for c in contract.columns})
+    rename: dict[str, str] = {}
+    unexpected: list[str] = []
+    for header in frame.columns:
+        column = by_norm.get(_norm_header(header))
+        if column is None:
+            if str(header).startswith("Unnamed:"):
+                continue
+            unexpected.append(str(header))
+        else:
+            rename[header] = column.name
+    present = set(rename.values())
+    missing_required = [c for c in contract.columns if c.required and c.name not in present]
+    if missing_required:
+        names = ", ".join(f"'{c.source}'" for c in missing_required)
+        raise FileRejected(
+            "missing_required_column",
+            f"{path.name} has no column {names} (required by the {contract.feed} contract)",
+            column=missing_required[0].name,
+        )
+    if unexpected and contract.severity_of("unexpected_column") == "reject_file":
+        raise FileRejected(
+            "unexpected_column",
+            f"{path.name} has columns the {contract.feed} contract does not know: "
+            + ", ".join(f"'{h}'" for h in unexpected),
+            column=unexpected[0],
+        )
+    frame = frame[list(rename)].rename(columns=rename)
+    for column in contract.columns:
+        if column.name not in frame.columns:
+            frame[column.name] = pd.NA
+    return frame[contract.column_names].astype("str")

@@ -1,0 +1,117 @@
+"""Which PostgreSQL worklink talks to, and the environment Airflow and dbt need to reach it.
+
+One setting decides it: ``WORKLINK_DATABASE_URL``. Unset, worklink starts (or reuses)
+its embedded server; set, it uses that server and never starts one. Airflow's
+metadata database sits on the same server in its own database (``airflow`` on the
+embedded server; ``WORKLINK_AIRFLOW_DATABASE_URL`` for an existing server, default:
+the warehouse URL with the database name ``<name>_airflow``).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+
+from worklink.platform.embedded_postgres import AIRFLOW_DB, EmbeddedPostgres
+from worklink.settings import Settings, load_settings
+
+
+def embedded_server(settings: Settings | None = None) -> EmbeddedPostgres:
+    settings = settings or load_settings()
+    return EmbeddedPostgres(
+        root=settings.state_dir / "pg", port=settings.pg_port, secrets_dir=settings.state_dir / "secrets"
+    )
+
+
+def ensure_database(settings: Settings | None = None) -> str:
+    """Return the warehouse URL, starting the embedded server first when it is the one in use."""
+    settings = settings or load_settings()
+    if settings.uses_embedded_database:
+        embedded_server(settings).start()
+    return warehouse_url(settings)
+
+
+def warehouse_url(settings: Settings | None = None) -> str:
+    settings = settings or load_settings()
+    if settings.database_url:
+        return settings.database_url
+    return embedded_server(settings).url()
+
+
+def airflow_metadata_url(settings: Settings | None = None) -> str:
+    settings = settings or load_settings()
+    if settings.airflow_database_url:
+        return settings.airflow_database_url
+    if settings.database_url:
+        url = make_url(settings.database_url)
+        return url.set(database=f"{url.database}_airflow").render_as_string(hide_password=False)
+    return embedded_server(settings).url(AIRFLOW_DB)
+
+
+def sqlalchemy_url(url: str, driver: str = "psycopg") -> URL:
+    """The same server with an explicit driver (``postgresql://`` alone means psycopg2 to SQLAlchemy)."""
+    return make_url(url).set(drivername=f"postgresql+{driver}")
+
+
+def libpq_url(url: str) -> str:
+    """A URL psql and psycopg accept (no SQLAlchemy driver suffix)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@lru_cache(maxsize=8)
+def engine(url: str):
+    from sqlalchemy import create_engine
+
+    return create_engine(sqlalchemy_url(url), pool_pre_ping=True)
+
+
+def runtime_env(settings: Settings | None = None) -> dict[str, str]:
+    """Environment for Airflow, Cosmos and dbt subprocesses so they share one setup.
+
+    Kept in one place so the CLI, the tests and a hand-started scheduler agree.
+    """
+    settings = settings or load_settings()
+    wh = make_url(warehouse_url(settings))
+    af = sqlalchemy_url(airflow_metadata_url(settings), driver="psycopg2")
+    airflow_home = settings.airflow_home
+    airflow_home.mkdir(parents=True, exist_ok=True)
+    cosmos_cache = settings.state_dir / "cosmos"
+    cosmos_cache.mkdir(parents=True, exist_ok=True)
+    env = {
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
+        # The worklink package is installed (editable); Airflow must not import plugins/ file by file
+        # as Airflow plugins, so its plugin folder is an empty one of ours.
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(airflow_home / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": af.render_as_string(hide_password=False),
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
+        "AIRFLOW__API__PORT": os.environ.get("AIRFLOW__API__PORT", "8080"),
+        "AIRFLOW__COSMOS__CACHE_DIR": str(cosmos_cache),
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "AIRFLOW__COSMOS__ENABLE_CACHE_DBT_LS": "False",
+        "AIRFLOW__COSMOS__USE_DATASET_AIRFLOW3_URI_STANDARD": "True",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_PROFILES_DIR": str(settings.dbt_project_dir),
+        "WORKLINK_DBT_HOST": wh.host or "127.0.0.1",
+        "WORKLINK_DBT_PORT": str(wh.port or 5432),
+        "WORKLINK_DBT_USER": wh.username or "",
+        "WORKLINK_DBT_PASSWORD": wh.password or "",
+        "WORKLINK_DBT_DBNAME": wh.database or "",
+        "WORKLINK_DATABASE_URL_RESOLVED": libpq_url(wh.render_as_string(hide_password=False)),
+        "WORKLINK_STATE_DIR": str(settings.state_dir),
+        "WORKLINK_LANDING_DIR": str(settings.landing_dir),
+        "PYTHONPATH": os.pathsep.join(
+            p for p in [str(settings.repo_root / "plugins"), os.environ.get("PYTHONPATH", "")] if p
+        ),
+    }
+    return env
+
+
+def project_root() -> Path:
+    return load_settings().repo_root

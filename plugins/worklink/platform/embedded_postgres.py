@@ -1,0 +1,255 @@
+"""A project-local PostgreSQL server, started on demand when no database is configured.
+
+The cluster lives in ``.worklink/pg`` (ignored by git) and uses the PostgreSQL
+binaries already on the machine (Debian's ``postgresql`` package). ``initdb`` and
+``postgres`` refuse to run as root, so when we are root the server runs as an
+unprivileged OS user (``postgres`` if it exists, else one we create); its data
+directory is owned by that user, and each parent folder gets the execute
+(traverse) bit so the server can reach it -- never read or write.
+
+The server listens on 127.0.0.1 (password auth, scram-sha-256) and on a Unix
+socket inside the cluster folder. The superuser password is generated once and
+kept in ``.worklink/secrets/pg_password`` (mode 600).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+SUPERUSER = "worklink"
+WAREHOUSE_DB = "worklink"
+AIRFLOW_DB = "airflow"
+_ROOT_FALLBACK_OS_USER = "worklink-pg"
+
+# Tuned for a 2-core, 24 GiB machine doing bulk loads; durability settings stay on
+# because the crash tests rely on all-or-nothing commits.
+_SERVER_CONF = """
+# --- written by worklink (plugins/worklink/platform/embedded_postgres.py) ---
+listen_addresses = '127.0.0.1'
+port = {port}
+unix_socket_directories = '{socket_dir}'
+max_connections = 100
+shared_buffers = 512MB
+work_mem = 32MB
+maintenance_work_mem = 512MB
+wal_level = minimal
+max_wal_senders = 0
+max_wal_size = 4GB
+checkpoint_timeout = 15min
+synchronous_commit = off
+logging_collector = off
+log_min_messages = warning
+timezone = 'UTC'
+"""
+
+
+class EmbeddedPostgresError(RuntimeError):
+    pass
+
+
+def _find_bindir() -> Path:
+    explicit = os.environ.get("WORKLINK_PG_BINDIR")
+    if explicit:
+        return Path(explicit)
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True
+    )
+    for candidate in candidates:
+        if (Path(candidate) / "initdb").exists():
+            return Path(candidate)
+    pg_ctl = shutil.which("pg_ctl")
+    if pg_ctl:
+        return Path(pg_ctl).resolve().parent
+    raise EmbeddedPostgresError(
+        "PostgreSQL server binaries not found. Install them (Debian: apt-get install postgresql) "
+        "or set WORKLINK_PG_BINDIR, or point WORKLINK_DATABASE_URL at an existing server."
+    )
+
+
+@dataclass
+class EmbeddedPostgres:
+    root: Path  # .worklink/pg
+    port: int
+    secrets_dir: Path
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "postgres.log"
+
+    @property
+    def password_file(self) -> Path:
+        return self.secrets_dir / "pg_password"
+
+    # -- identity of the OS user that runs the server ------------------------------------
+    @staticmethod
+    def _server_os_user() -> str | None:
+        """None when we are not root (the server runs as us)."""
+        if os.geteuid() != 0:
+            return None
+        for name in ("postgres", _ROOT_FALLBACK_OS_USER):
+            try:
+                pwd.getpwnam(name)
+                return name
+            except KeyError:
+                continue
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", _ROOT_FALLBACK_OS_USER],
+            check=True,
+        )
+        return _ROOT_FALLBACK_OS_USER
+
+    def _run_as_server_user(self, args: list[str], **kwargs) -> subprocess.CompletedProcess:
+        user = self._server_os_user()
+        if user is not None:
+            args = ["runuser", "-u", user, "--", *args]
+        return subprocess.run(args, capture_output=True, text=True, **kwargs)
+
+    def _grant_traverse(self, user: str) -> None:
+        """Let the server user reach its folder: chown ours, add o+x on every parent."""
+        entry = pwd.getpwnam(user)
+        for path in (self.root, self.data_dir, self.socket_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        for path in (self.root, self.socket_dir):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+        os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+        os.chmod(self.data_dir, 0o700)
+        parent = self.root.parent
+        while True:
+            mode = parent.stat().st_mode
+            if not mode & 0o001:
+                os.chmod(parent, mode | 0o001)
+            if parent == parent.parent:
+                break
+            parent = parent.parent
+        if self.log_file.exists():
+            os.chown(self.log_file, entry.pw_uid, entry.pw_gid)
+
+    # -- password -------------------------------------------------------------------------
+    def password(self) -> str:
+        if not self.password_file.exists():
+            self.secrets_dir.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.secrets_dir, 0o700)
+            self.password_file.write_text(secrets.token_urlsafe(24))
+            os.chmod(self.password_file, 0o600)
+        return self.password_file.read_text().strip()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def is_initialised(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def is_running(self) -> bool:
+        if not self.is_initialised():
+            return False
+        result = self._run_as_server_user([str(_find_bindir() / "pg_ctl"), "status", "-D", str(self.data_dir)])
+        return result.returncode == 0
+
+    def init(self) -> None:
+        bindir = _find_bindir()
+        self.root.mkdir(parents=True, exist_ok=True)
+        user = self._server_os_user()
+        pwfile = self.root / ".initdb_pw"
+        pwfile.write_text(self.password())
+        try:
+            if user is not None:
+                self._grant_traverse(user)
+                entry = pwd.getpwnam(user)
+                os.chown(pwfile, entry.pw_uid, entry.pw_gid)
+            os.chmod(pwfile, 0o600)
+            result = self._run_as_server_user(
+                [
+                    str(bindir / "initdb"),
+                    "-D", str(self.data_dir),
+                    "-U", SUPERUSER,
+                    "--pwfile", str(pwfile),
+                    "--auth-local=scram-sha-256",
+                    "--auth-host=scram-sha-256",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        if result.returncode != 0:
+            raise EmbeddedPostgresError(f"initdb failed:\n{result.stdout}\n{result.stderr}")
+        with open(self.data_dir / "postgresql.conf", "a") as conf:
+            conf.write(_SERVER_CONF.format(port=self.port, socket_dir=self.socket_dir))
+
+    def start(self, timeout_s: int = 60) -> None:
+        """Start the server (initialising it first if needed); a no-op when it already runs."""
+        if not self.is_initialised():
+            self.init()
+        if self.is_running():
+            return
+        if _port_in_use(self.port):
+            raise EmbeddedPostgresError(
+                f"Port {self.port} on 127.0.0.1 is taken by another program. "
+                "Set WORKLINK_PG_PORT to a free port (and keep it set)."
+            )
+        user = self._server_os_user()
+        if user is not None:
+            self._grant_traverse(user)
+        result = self._run_as_server_user(
+            [
+                str(_find_bindir() / "pg_ctl"), "start", "-w", "-t", str(timeout_s),
+                "-D", str(self.data_dir), "-l", str(self.log_file),
+                "-o", f"-p {self.port}",
+            ]
+        )
+        if result.returncode != 0:
+            tail = self.log_file.read_text()[-2000:] if self.log_file.exists() else ""
+            raise EmbeddedPostgresError(f"PostgreSQL did not start:\n{result.stderr}\n{tail}")
+        self.ensure_databases()
+
+    def stop(self) -> bool:
+        if not self.is_running():
+            return False
+        result = self._run_as_server_user(
+            [str(_find_bindir() / "pg_ctl"), "stop", "-m", "fast", "-w", "-D", str(self.data_dir)]
+        )
+        if result.returncode != 0:
+            raise EmbeddedPostgresError(f"pg_ctl stop failed: {result.stderr}")
+        return True
+
+    def url(self, database: str = WAREHOUSE_DB) -> str:
+        return f"postgresql://{SUPERUSER}:{quote(self.password(), safe='')}@127.0.0.1:{self.port}/{database}"
+
+    def ensure_databases(self) -> None:
+        import psycopg
+
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                conn = psycopg.connect(self.url("postgres"), autocommit=True)
+                break
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        with conn:
+            existing = {row[0] for row in conn.execute("select datname from pg_database")}
+            for name in (WAREHOUSE_DB, AIRFLOW_DB):
+                if name not in existing:
+                    conn.execute(f'create database "{name}"')
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0

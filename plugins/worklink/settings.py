@@ -1,0 +1,74 @@
+"""Where worklink keeps things, read from the environment once.
+
+Every setting has a documented default so a fresh clone runs with none set. The
+one setting people change is ``WORKLINK_DATABASE_URL``: leave it unset to use the
+embedded PostgreSQL that worklink starts under ``.worklink/``; set it to use an
+existing server.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+# plugins/worklink/settings.py -> repository root (the package is installed editable).
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Settings:
+    repo_root: Path
+    state_dir: Path  # everything generated locally; ignored by git
+    database_url: str | None  # None -> embedded server
+    airflow_database_url: str | None
+    pg_port: int
+    landing_dir: Path
+    sample_dir: Path
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return self.repo_root / "dbt_project"
+
+    @property
+    def expectations_dir(self) -> Path:
+        return self.repo_root / "expectations"
+
+    @property
+    def contracts_dir(self) -> Path:
+        return self.repo_root / "contracts"
+
+    @property
+    def dags_dir(self) -> Path:
+        return self.repo_root / "dags"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.state_dir / "airflow"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.state_dir / "archive"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.state_dir / "reports"
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+
+def load_settings() -> Settings:
+    env = os.environ
+    state_dir = Path(env.get("WORKLINK_STATE_DIR", REPO_ROOT / ".worklink")).resolve()
+    sample_dir = state_dir / "sample"
+    return Settings(
+        repo_root=REPO_ROOT,
+        state_dir=state_dir,
+        database_url=env.get("WORKLINK_DATABASE_URL") or None,
+        airflow_database_url=env.get("WORKLINK_AIRFLOW_DATABASE_URL") or None,
+        pg_port=int(env.get("WORKLINK_PG_PORT", "54329")),
+        landing_dir=Path(env.get("WORKLINK_LANDING_DIR", sample_dir / "landing")).resolve(),
+        sample_dir=sample_dir,
+    )

@@ -1,0 +1,56 @@
+"""Shared fixtures: a real PostgreSQL (the embedded server, or WORKLINK_DATABASE_URL) with a
+fresh database per test session, and an isolated state folder for archives and Airflow."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from worklink.platform.database import ensure_database, libpq_url
+from worklink.settings import load_settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _admin_url() -> str:
+    return libpq_url(ensure_database(load_settings()))
+
+
+def _recreate(admin_url: str, name: str) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+        conn.execute(f'create database "{name}"')
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def server_admin_url() -> str:
+    """URL of a database on the real server with rights to create databases."""
+    return _admin_url()
+
+
+@pytest.fixture(scope="session")
+def session_db(server_admin_url, tmp_path_factory) -> str:
+    """A fresh warehouse database for this test session, made the configured one."""
+    suffix = uuid.uuid4().hex[:8]
+    url = _recreate(server_admin_url, f"worklink_test_{suffix}")
+    airflow_url = _recreate(server_admin_url, f"worklink_test_{suffix}_airflow")
+    state = tmp_path_factory.mktemp("state")
+    os.environ["WORKLINK_DATABASE_URL"] = url
+    os.environ["WORKLINK_AIRFLOW_DATABASE_URL"] = airflow_url
+    os.environ["WORKLINK_STATE_DIR"] = str(state)
+    yield url
+    for name in (f"worklink_test_{suffix}", f"worklink_test_{suffix}_airflow"):
+        with psycopg.connect(server_admin_url, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def db(session_db):
+    with psycopg.connect(session_db, autocommit=True) as conn:
+        yield conn
