@@ -265,8 +265,33 @@ def nightly(participants: int, seed: int, regenerate: bool, logical_date: str) -
     prepare_airflow_and_dbt()
     _echo_step(f"airflow dags test worklink_nightly {logical_date}")
     run_checked([_venv_bin("airflow"), "dags", "test", "worklink_nightly", logical_date], quiet=True)
+    failed = failed_tasks_of_last_run("worklink_nightly")
     _summarise(url)
+    if failed:
+        raise click.ClickException(f"worklink_nightly finished with failed tasks: {', '.join(failed)} "
+                                   f"(logs under {settings.airflow_home / 'logs'})")
     click.echo(f"nightly run finished in {time.monotonic() - started:.0f}s", err=True)
+
+
+def failed_tasks_of_last_run(dag_id: str) -> list[str]:
+    """`airflow dags test` exits 0 even when tasks fail, so read the outcome from the metadata DB."""
+    import psycopg
+
+    from worklink.platform.database import airflow_metadata_url, libpq_url
+
+    with psycopg.connect(libpq_url(airflow_metadata_url())) as conn:
+        run = conn.execute(
+            "select run_id, state from dag_run where dag_id = %s order by id desc limit 1", (dag_id,)
+        ).fetchone()
+        if run is None:
+            return ["<no dag run recorded>"]
+        rows = conn.execute(
+            "select task_id from task_instance where dag_id = %s and run_id = %s "
+            "and state in ('failed', 'upstream_failed') order by task_id",
+            (dag_id, run[0]),
+        ).fetchall()
+    failed = [r[0] for r in rows]
+    return failed or ([f"<dag run state {run[1]}>"] if run[1] != "success" else [])
 
 
 def _summarise(url: str) -> None:

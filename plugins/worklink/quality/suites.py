@@ -19,7 +19,7 @@ NHS_NUMBER_FORMAT = r"^\d{10}$"
 # Prefix rules from HMRC NIM39110: first letter not D F I Q U V, second not D F I O Q U V,
 # prefixes BG GB KN NK NT TN ZZ never allocated (TN = temporary, counted as missing).
 NI_NUMBER_FORMAT = r"^(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]?$"
-POSTCODE_FORMAT = r"^(GIR 0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? \d[ABD-HJLNP-UW-Z]{2})$"
+POSTCODE_FORMAT = r"^(?:GIR 0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? \d[ABD-HJLNP-UW-Z]{2})$"
 
 RULE_REGEX = {"nhs_number": NHS_NUMBER_FORMAT, "ni_number": NI_NUMBER_FORMAT, "postcode": POSTCODE_FORMAT}
 

@@ -1,0 +1,128 @@
+"""Ingest against the real database: exactly-once, supersession, file rejection, row accounting."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from worklink.contracts import load_contracts
+from worklink.ingest.service import ingest_paths
+from worklink.settings import load_settings
+
+HEADER = ("referral_id,first_name,last_name,date_of_birth,sex,ethnicity,postcode,phone,email,nhs_number,"
+          "ni_number,referral_date,referral_source,priority_group,main_condition,carer_hours_per_week,"
+          "economic_status,service_variant,eligible,ineligible_reason")
+GOOD = [
+    "T-1,Ann,Smith,1980-01-02,female,white_british,M22 5RT,,,9434765919,AB123456C,2025-07-03,gp,carer,"
+    "mental_health,20,inactive_other,digital_first,Y,",
+    "T-2,Bo,Lee,1970-01-02,male,white_british,M23 2QQ,,,,,2025-07-09,self,disability,other,,"
+    "inactive_other,digital_first,Y,",
+]
+BAD_NHS = ("T-3,Cy,Oak,1990-05-06,male,,M23 1AA,,,9434765918,,2025-07-09,self,health_condition,other,,"
+           "inactive_other,digital_first,Y,")
+PARTNER = "wythenshawe_wellbeing"
+
+
+@pytest.fixture
+def landing(session_db, tmp_path, monkeypatch):
+    root = tmp_path / "landing"
+    (root / PARTNER / "referrals").mkdir(parents=True)
+    monkeypatch.setenv("WORKLINK_LANDING_DIR", str(root))
+    return root
+
+
+def write(landing: Path, name: str, lines: list[str], encoding="utf-8") -> Path:
+    path = landing / PARTNER / "referrals" / name
+    path.write_text("\n".join(lines) + "\n", encoding=encoding)
+    return path
+
+
+def run(path: Path):
+    settings = load_settings()
+    return ingest_paths([path], settings=settings, contracts=load_contracts())[0]
+
+
+def raw_rows(db, file_id):
+    return db.execute("select count(*) from raw.vcse_referrals where _file_id = %s", (file_id,)).fetchone()[0]
+
+
+def test_identical_redelivery_is_a_duplicate_and_loads_nothing(landing, db):
+    path = write(landing, "WWC_referrals_2030-01.csv", [HEADER, *GOOD])
+    first = run(path)
+    assert first.status == "loaded" and first.rows_loaded == 2
+    copy = landing / PARTNER / "referrals" / "WWC_referrals_2030-01_again.csv"
+    shutil.copy(path, copy)
+    second = run(copy)
+    assert second.status == "duplicate" and second.duplicate_of == first.file_id
+    assert second.rows_loaded == 0
+    total = db.execute("select count(*) from raw.vcse_referrals where referral_id in ('T-1','T-2')"
+                       " and _period = '2030-01'").fetchone()[0]
+    assert total == 2
+    kept = db.execute("select archive_path from ingest.file_manifest where file_id = %s",
+                      (second.file_id,)).fetchone()[0]
+    assert Path(kept).exists(), "every received file is kept"
+
+
+def test_corrected_resubmission_supersedes_without_double_counting(landing, db):
+    v1 = run(write(landing, "WWC_referrals_2030-02.csv", [HEADER, GOOD[0]]))
+    v2 = run(write(landing, "WWC_referrals_2030-02_v2.csv", [HEADER, GOOD[1], GOOD[0]]))
+    assert v2.status == "loaded" and v2.supersedes_file_id == v1.file_id and v2.version == 2
+    current = db.execute("select count(*) from raw.vcse_referrals where _period = '2030-02' and _is_current"
+                         ).fetchone()[0]
+    assert current == 2
+    assert raw_rows(db, v1.file_id) == 1, "the superseded version is kept"
+    flags = dict(db.execute("select file_id, is_current from ingest.file_manifest where file_id = any(%s)",
+                            ([v1.file_id, v2.file_id],)).fetchall())
+    assert flags == {v1.file_id: False, v2.file_id: True}
+
+
+def test_bad_row_is_quarantined_with_rule_and_the_rest_loaded(landing, db):
+    result = run(write(landing, "WWC_referrals_2030-03.csv", [HEADER, GOOD[0], BAD_NHS]))
+    assert result.status == "loaded_with_quarantine"
+    assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (2, 1, 1)
+    [issue] = result.errors
+    assert (issue.rule, issue.column, issue.row, issue.record_id) == ("nhs_number", "nhs_number", 2, "T-3")
+    assert "NHS number" in issue.message and "modulus 11" in issue.message
+    kept = db.execute("select record->>'referral_id' from quarantine.rows where file_id = %s",
+                      (result.file_id,)).fetchall()
+    assert kept == [("T-3",)]
+    manifest = db.execute("select rows_in, rows_loaded, rows_quarantined from ingest.file_manifest"
+                          " where file_id = %s", (result.file_id,)).fetchone()
+    assert manifest == (2, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "name, content, rule",
+    [
+        ("WWC_referrals_2030-04.csv", b"", "file_empty"),
+        ("WWC_referrals_2030-05.csv", (HEADER + "\n").encode(), "file_empty"),
+        ("WWC_referrals_2030-06.csv", ("\n".join([HEADER.replace("referral_date,", ""), ]) + "\n").encode(),
+         "missing_required_column"),
+        ("WWC_referrals_2030-07.csv", (HEADER + ",favourite_colour\n").encode(), "unexpected_column"),
+        ("WWC_referrals_2030-08.csv", (HEADER + "\n" + GOOD[0]).encode("utf-16"), "file_encoding"),
+        ("WWC_referrals_2030-09.csv", (HEADER + "\n").encode() + b"T-9,Z\xff\xfe,Q\n", "file_encoding"),
+        ("WWC_referrals_undated.csv", (HEADER + "\n" + GOOD[0]).encode(), "file_name_mismatch"),
+    ],
+)
+def test_file_level_problems_reject_the_file_and_keep_it(landing, db, name, content, rule):
+    path = landing / PARTNER / "referrals" / name
+    path.write_bytes(content)
+    result = run(path)
+    assert result.status == "rejected"
+    assert result.errors[0].rule == rule
+    assert name in result.errors[0].message
+    row = db.execute("select status, rejection_rule, archive_path from ingest.file_manifest where file_id = %s",
+                     (result.file_id,)).fetchone()
+    assert row[:2] == ("rejected", rule)
+    assert Path(row[2]).read_bytes() == content
+    assert raw_rows(db, result.file_id) == 0
+
+
+def test_file_outside_any_contract_is_reported(landing):
+    stray = landing / PARTNER / "referrals" / "notes.txt"
+    stray.write_text("hello")
+    result = run(stray)
+    assert result.status == "rejected" and result.errors[0].rule == "file_name_mismatch"
+    assert "*referrals_*.csv" in result.errors[0].message
