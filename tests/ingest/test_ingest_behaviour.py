@@ -85,7 +85,7 @@ def test_bad_row_is_quarantined_with_rule_and_the_rest_loaded(landing, db):
     [issue] = result.errors
     assert (issue.rule, issue.column, issue.row, issue.record_id) == ("nhs_number", "nhs_number", 2, "T-3")
     assert "NHS number" in issue.message and "modulus 11" in issue.message
-    kept = db.execute("select record->>'referral_id' from quarantine.rows where file_id = %s",
+    kept = db.execute("select record->>'referral_id' from identity.quarantined_rows where file_id = %s",
                       (result.file_id,)).fetchall()
     assert kept == [("T-3",)]
     manifest = db.execute("select rows_in, rows_loaded, rows_quarantined from ingest.file_manifest"

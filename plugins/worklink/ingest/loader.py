@@ -76,8 +76,9 @@ def ensure_platform_tables(conn: psycopg.Connection) -> None:
     conn.execute((Path(__file__).with_name("platform_tables.sql")).read_text())
 
 
-def ensure_raw_table(conn: psycopg.Connection, table: str, columns: list[str]) -> None:
-    ident = sql.Identifier("raw", table)
+def ensure_landing_table(conn: psycopg.Connection, schema: str, table: str, columns: list[str]) -> None:
+    """raw.<table> (everything but direct identifiers) or identity.<table> (only those), same keys."""
+    ident = sql.Identifier(schema, table)
     conn.execute(
         sql.SQL(
             "create table if not exists {} ("
@@ -237,31 +238,42 @@ def _load_checked(conn, result: IngestResult, contract: Contract, path: Path, ar
            where partner_id = %s and feed = %s and period = %s and is_current""",
         (contract.partner.id, contract.feed, result.period),
     ).fetchone()
-    ensure_raw_table(conn, contract.target_table, contract.column_names)
-    raw_table = sql.Identifier("raw", contract.target_table)
+    # Direct identifiers never enter raw: they go to the restricted identity schema, same row keys.
+    identifiers = [c.name for c in contract.columns if c.privacy == "direct_identifier"]
+    attributes = [c for c in contract.column_names if c not in identifiers]
+    targets = [("raw", attributes)] + ([("identity", identifiers)] if identifiers else [])
+    for schema, columns in targets:
+        ensure_landing_table(conn, schema, contract.target_table, columns)
     if previous:
         result.supersedes_file_id = previous[0]
         conn.execute("update ingest.file_manifest set is_current = false where file_id = %s", (previous[0],))
-        conn.execute(
-            sql.SQL("update {} set _is_current = false where _file_id = %s").format(raw_table), (previous[0],)
-        )
+        for schema, _ in targets:
+            conn.execute(
+                sql.SQL("update {} set _is_current = false where _file_id = %s").format(
+                    sql.Identifier(schema, contract.target_table)),
+                (previous[0],),
+            )
     result.version = (previous[1] if previous else 0) + 1
 
-    good = data.loc[~is_quarantined, [ROW, *contract.column_names]].rename(columns={ROW: "_source_row_number"})
-    good.insert(0, "_file_id", file_id)
-    good.insert(2, "_partner_id", contract.partner.id)
-    good.insert(3, "_period", result.period)
+    good = data.loc[~is_quarantined]
+    keys = pd.DataFrame({
+        "_file_id": file_id, "_source_row_number": good[ROW].to_numpy(),
+        "_partner_id": contract.partner.id, "_period": result.period,
+    })
     with conn.cursor() as cur:
         if not good.empty:
-            _copy_frame(cur, raw_table, good)
+            for schema, columns in targets:
+                part = pd.concat([keys, good[columns].reset_index(drop=True)], axis=1)
+                _copy_frame(cur, sql.Identifier(schema, contract.target_table), part)
         if result.rows_quarantined:
+            # Kept whole (identifiers included) for the partner to correct: restricted schema.
             bad = data.loc[is_quarantined]
             records = bad[contract.column_names].to_json(orient="records", lines=True).splitlines()
             quarantine = pd.DataFrame({
                 "file_id": file_id, "source_row": bad[ROW].to_numpy(), "partner_id": contract.partner.id,
                 "feed": contract.feed, "record": records,
             })
-            _copy_frame(cur, sql.Identifier("quarantine", "rows"), quarantine)
+            _copy_frame(cur, sql.Identifier("identity", "quarantined_rows"), quarantine)
     _insert_issues(conn, file_id, issues)
     conn.execute(
         """update ingest.file_manifest

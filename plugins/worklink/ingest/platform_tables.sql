@@ -1,11 +1,12 @@
 -- Platform bookkeeping for ingestion. Idempotent: run before every load.
 -- ingest:     file manifest and per-row issues (no personal data: issues carry the
 --             partner's own record id, never values).
--- raw:        accepted rows, canonical text columns plus lineage (restricted schema).
--- quarantine: rejected rows kept whole for the partner to fix (restricted schema).
+-- raw:        accepted rows without direct identifiers: canonical text columns plus lineage.
+-- identity:   the restricted vault: direct identifiers of accepted rows (same keys as raw),
+--             and quarantined rows kept whole for the partner to fix.
 create schema if not exists ingest;
 create schema if not exists raw;
-create schema if not exists quarantine;
+create schema if not exists identity;
 
 create table if not exists ingest.file_manifest (
     file_id            bigserial primary key,
@@ -51,7 +52,7 @@ create table if not exists ingest.file_issues (
 );
 create index if not exists file_issues_file on ingest.file_issues (file_id);
 
-create table if not exists quarantine.rows (
+create table if not exists identity.quarantined_rows (
     file_id        bigint not null references ingest.file_manifest (file_id),
     source_row     integer not null,
     partner_id     text not null,
