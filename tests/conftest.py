@@ -10,7 +10,6 @@ from pathlib import Path
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
-
 from worklink.platform.database import ensure_database, libpq_url
 from worklink.settings import load_settings
 

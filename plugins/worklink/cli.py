@@ -101,6 +101,26 @@ def db_status() -> None:
         sys.exit(1)
 
 
+@db.command("reset")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def db_reset(yes: bool) -> None:
+    """Drop and recreate the warehouse and Airflow databases (all loaded data is lost)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from worklink.platform.database import airflow_metadata_url, ensure_database, libpq_url
+
+    urls = [make_url(ensure_database()), make_url(airflow_metadata_url())]
+    if not yes:
+        click.confirm(f"Drop databases {', '.join(u.database for u in urls)} on {urls[0].host}?", abort=True)
+    admin = libpq_url(urls[0].set(database="postgres").render_as_string(hide_password=False))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        for url in urls:
+            conn.execute(f'drop database if exists "{url.database}" with (force)')
+            conn.execute(f'create database "{url.database}"')
+    click.echo("reset: " + ", ".join(u.database for u in urls))
+
+
 @db.command("url")
 @click.option("--database", default=None, help="Database name (default: the warehouse).")
 @click.option("--airflow", "airflow_db", is_flag=True, help="Print Airflow's metadata database URL instead.")

@@ -71,6 +71,9 @@ class FileSpec(Strict):
     date_format: str = "%Y-%m-%d"
     sheet: str | None = None
     header_row: int = Field(default=1, ge=1, description="1-based line/row holding the headers")
+    due_days_after_period: int = Field(
+        default=10, ge=0, description="a file for period P is late when received after P's last day + this"
+    )
 
     @field_validator("period_regex")
     @classmethod
@@ -98,19 +101,45 @@ class Column(Strict):
     description: str | None = None
 
 
+class InstrumentRange(Strict):
+    items: int = Field(ge=1)
+    min: float
+    max: float
+
+
+class InstrumentItems(Strict):
+    """Questionnaire items whose valid range depends on the instrument named in another column."""
+
+    instrument_column: str
+    item_prefix: str
+    instruments: dict[str, InstrumentRange]
+
+
 class Contract(Strict):
     contract_version: Literal[1] = 1
     partner: Partner
     feed: str = Field(pattern=_ID)
     description: str
     target_table: str = Field(pattern=_ID, description="raw table shared by every partner sending this feed")
-    record_id_column: str = Field(description="the partner's own id for a row, used in alerts")
+    record_id_column: str | None = Field(
+        description="the partner's own id for a row, quoted in alerts (null when rows have no own id)"
+    )
     file: FileSpec
     columns: list[Column] = Field(min_length=1)
     date_order: list[list[str]] = Field(
         default_factory=list, description="pairs [earlier, later] that must be in order when both are set"
     )
     severity: dict[str, Severity] = Field(default_factory=dict, description="overrides of DEFAULT_SEVERITY")
+    instrument_items: InstrumentItems | None = None
+    key_fields: list[str] | None = Field(
+        default=None, description="columns whose completeness is scored (default: every non-identifier column)"
+    )
+
+    @property
+    def scored_fields(self) -> list[str]:
+        if self.key_fields is not None:
+            return self.key_fields
+        return [c.name for c in self.columns if c.privacy != Privacy.direct_identifier]
 
     @property
     def key(self) -> str:
@@ -141,7 +170,7 @@ class Contract(Strict):
         sources = [c.source for c in self.columns]
         if len(set(sources)) != len(sources):
             raise ValueError("duplicate source headers")
-        if self.record_id_column not in names:
+        if self.record_id_column is not None and self.record_id_column not in names:
             raise ValueError(f"record_id_column {self.record_id_column!r} is not a column")
         for pair in self.date_order:
             if len(pair) != 2 or any(p not in names for p in pair):
@@ -149,6 +178,15 @@ class Contract(Strict):
         unknown_rules = {r for c in self.columns for r in c.rules} - set(COLUMN_RULES)
         if unknown_rules:
             raise ValueError(f"unknown column rules {sorted(unknown_rules)}; known: {sorted(COLUMN_RULES)}")
+        if self.instrument_items:
+            spec = self.instrument_items
+            items = [n for n in names if n.startswith(spec.item_prefix)]
+            if spec.instrument_column not in names or not items:
+                raise ValueError("instrument_items must name an instrument column and item columns of this contract")
+            if max(r.items for r in spec.instruments.values()) > len(items):
+                raise ValueError("an instrument has more items than the contract has item columns")
+        if self.key_fields and set(self.key_fields) - set(names):
+            raise ValueError(f"key_fields not in columns: {sorted(set(self.key_fields) - set(names))}")
         unknown_sev = set(self.severity) - set(DEFAULT_SEVERITY)
         if unknown_sev:
             raise ValueError(f"severity given for unknown rules {sorted(unknown_sev)}")

@@ -42,11 +42,14 @@ def test_nightly_ingests_every_partner_before_dbt(dagbag):
 
     dag = dagbag.dags["worklink_nightly"]
     partners = {c.partner.id for c in load_contracts()}
-    ingest_tasks = {t.task_id for t in dag.tasks if t.task_id.startswith("ingest__")}
-    assert ingest_tasks == {f"ingest__{p}" for p in partners}
+    ingest_tasks = {t.task_id for t in dag.tasks if t.task_id.endswith(".ingest")}
+    assert ingest_tasks == {f"{p}.ingest" for p in partners}
+    for p in partners:
+        assert dag.get_task(f"{p}.alert").upstream_task_ids == {f"{p}.ingest"}
+        assert f"partner__{p}" in dagbag.dags
     join = dag.get_task("ingests_finished")
     assert join.trigger_rule == "all_done", "one partner's failure must not stop the build"
-    assert {t.task_id for t in join.upstream_list} == ingest_tasks
+    assert {t.task_id for t in join.upstream_list} == {f"{p}.alert" for p in partners}
     dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt_build.")]
     assert dbt_tasks, "no dbt tasks rendered"
     assert all(join.task_id in t.upstream_task_ids or t.upstream_task_ids & {d.task_id for d in dbt_tasks}

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from worklink.contracts import load_contracts
 
 pytestmark = pytest.mark.e2e

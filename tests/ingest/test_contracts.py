@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-
 from worklink.contracts import Contract, load_contract, load_contracts
 from worklink.quality.suites import suite_dict, suite_path
 

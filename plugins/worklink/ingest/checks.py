@@ -166,6 +166,33 @@ def run_gx_suite(typed: pd.DataFrame, suite, contract: Contract) -> list[pd.Data
     return issues
 
 
+def _instrument_item_issues(data: pd.DataFrame, typed: pd.DataFrame, contract: Contract) -> list[pd.DataFrame]:
+    """Each item within its instrument's range; items beyond the instrument's length left empty."""
+    spec = contract.instrument_items
+    instrument = data[spec.instrument_column].str.lower()
+    items = [c for c in contract.column_names if c.startswith(spec.item_prefix)]
+    issues = []
+    for name, limits in spec.instruments.items():
+        rows = instrument == name.lower()
+        if not rows.any():
+            continue
+        for position, column in enumerate(items, start=1):
+            values = typed.loc[rows, column]
+            if position <= limits.items:
+                bad = values.notna() & ((values < limits.min) | (values > limits.max))
+                detail = f"must be {limits.min:g} to {limits.max:g} for {name.upper()}"
+                missing = values.isna() & data.loc[rows, column].isna()
+                if missing.any():
+                    issues.append(_issue_frame(data.loc[missing[missing].index, ROW], column, "required",
+                                               contract, f"is required for {name.upper()} (item {position})"))
+            else:
+                bad = values.notna()
+                detail = f"must be empty: {name.upper()} has {limits.items} items"
+            if bad.any():
+                issues.append(_issue_frame(data.loc[bad[bad].index, ROW], column, "range", contract, detail))
+    return issues
+
+
 def run_checks(frame: pd.DataFrame, contract: Contract, suite, period: str | None) -> CheckedFrame:
     data = normalise(frame, contract)
     typed, issues = typed_view(data, contract)
@@ -199,6 +226,9 @@ def run_checks(frame: pd.DataFrame, contract: Contract, suite, period: str | Non
                         data.loc[bad, ROW], column.name, "not_before_programme", contract,
                         f"is before the programme began ({start.date().isoformat()})"))
 
+    if contract.instrument_items:
+        issues += _instrument_item_issues(data, typed, contract)
+
     for earlier, later in contract.date_order:
         bad = typed[later] < typed[earlier]
         if bad.any():
@@ -213,7 +243,7 @@ def run_checks(frame: pd.DataFrame, contract: Contract, suite, period: str | Non
         dup = data.loc[duplicated]
         issues.append(pd.DataFrame({
             ROW: dup[ROW].astype("int64"),
-            "column_name": contract.record_id_column,
+            "column_name": contract.record_id_column or contract.column_names[0],
             "rule_id": "duplicate_row",
             "severity": str(contract.severity_of("duplicate_row")),
             "message": [f"row repeats row {r} exactly" for r in first_row[duplicated]],

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from worklink.contracts import Contract
 from worklink.ingest.checks import run_checks
@@ -146,6 +147,7 @@ def ingest_file(
         if previous:
             result.status, result.duplicate_of = "duplicate", previous[0]
             result.file_id = _insert_manifest(conn, result, contract, path, archive_path, size)
+            refresh_dq_history(conn, contract.partner.id, contract.feed, period)
             conn.commit()
             return result
 
@@ -174,12 +176,57 @@ def ingest_file(
                 ROW: rejection.row, "record_id": None, "column_name": rejection.column,
                 "rule_id": rejection.rule_id, "severity": "reject_file", "message": result.errors[0].message,
             }]))
+            refresh_dq_history(conn, contract.partner.id, contract.feed, result.period)
             conn.commit()
             return result
 
         _load_checked(conn, result, contract, path, archive_path, size, checked)
+        refresh_dq_history(conn, contract.partner.id, contract.feed, result.period)
         conn.commit()
     return result
+
+
+def refresh_dq_history(conn, partner_id: str, feed: str, period: str | None) -> None:
+    """Recompute one partner/feed/month row of the scorecard from the manifest and issues."""
+    if period is None:
+        return
+    conn.execute(
+        """
+        insert into ingest.dq_history as h
+            (partner_id, feed, period, files_received, files_rejected, duplicate_files, late_files,
+             rows_in, rows_loaded, rows_quarantined, duplicate_rows, row_rejection_rate,
+             key_field_completeness, last_received_at, refreshed_at)
+        select m.partner_id, m.feed, m.period,
+               count(*),
+               count(*) filter (where m.status = 'rejected'),
+               count(*) filter (where m.status = 'duplicate'),
+               count(*) filter (where m.received_at > m.due_at),
+               coalesce(sum(m.rows_in) filter (where m.is_current), 0),
+               coalesce(sum(m.rows_loaded) filter (where m.is_current), 0),
+               coalesce(sum(m.rows_quarantined) filter (where m.is_current), 0),
+               (select count(*) from ingest.file_issues i
+                  join ingest.file_manifest c on c.file_id = i.file_id and c.is_current
+                 where c.partner_id = m.partner_id and c.feed = m.feed and c.period = m.period
+                   and i.rule_id = 'duplicate_row'),
+               sum(m.rows_quarantined) filter (where m.is_current)::numeric
+                   / nullif(sum(m.rows_in) filter (where m.is_current), 0),
+               avg(m.key_field_completeness) filter (where m.is_current),
+               max(m.received_at),
+               now()
+          from ingest.file_manifest m
+         where m.partner_id = %s and m.feed = %s and m.period = %s
+         group by m.partner_id, m.feed, m.period
+        on conflict (partner_id, feed, period) do update set
+            files_received = excluded.files_received, files_rejected = excluded.files_rejected,
+            duplicate_files = excluded.duplicate_files, late_files = excluded.late_files,
+            rows_in = excluded.rows_in, rows_loaded = excluded.rows_loaded,
+            rows_quarantined = excluded.rows_quarantined, duplicate_rows = excluded.duplicate_rows,
+            row_rejection_rate = excluded.row_rejection_rate,
+            key_field_completeness = excluded.key_field_completeness,
+            last_received_at = excluded.last_received_at, refreshed_at = excluded.refreshed_at
+        """,
+        (partner_id, feed, period),
+    )
 
 
 def _insert_manifest(conn, result: IngestResult, contract: Contract, path: Path, archive_path: Path,
@@ -188,13 +235,15 @@ def _insert_manifest(conn, result: IngestResult, contract: Contract, path: Path,
         """
         insert into ingest.file_manifest
             (partner_id, feed, contract_key, period, file_name, landing_path, archive_path, sha256,
-             size_bytes, status, duplicate_of, rejection_rule, rejection_message)
-        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+             size_bytes, status, duplicate_of, rejection_rule, rejection_message, received_at, due_at)
+        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s),
+                (to_date(%s || '-01', 'YYYY-MM-DD') + interval '1 month' + %s * interval '1 day'))
         returning file_id
         """,
         (contract.partner.id, contract.feed, contract.key, result.period, path.name, str(path),
          str(archive_path), result.sha256, size, result.status, result.duplicate_of,
-         rejection.rule_id if rejection else None, rejection.message if rejection else None),
+         rejection.rule_id if rejection else None, rejection.message if rejection else None,
+         path.stat().st_mtime, result.period, contract.file.due_days_after_period),
     ).fetchone()
     return row[0]
 
@@ -214,8 +263,11 @@ def _insert_issues(conn, file_id: int, issues: pd.DataFrame) -> None:
 def _load_checked(conn, result: IngestResult, contract: Contract, path: Path, archive_path: Path,
                   size: int, checked) -> None:
     data, issues = checked.data, checked.issues
-    record_ids = data.set_index(ROW)[contract.record_id_column]
-    issues = issues.assign(record_id=issues[ROW].map(record_ids).astype("object"))
+    if contract.record_id_column:
+        record_ids = data.set_index(ROW)[contract.record_id_column]
+        issues = issues.assign(record_id=issues[ROW].map(record_ids).astype("object"))
+    else:
+        issues = issues.assign(record_id=None)
     quarantined_rows = set(issues.loc[issues["severity"] == "quarantine_row", ROW])
     warned_rows = set(issues.loc[issues["severity"] == "warn", ROW])
     is_quarantined = data[ROW].isin(quarantined_rows)
@@ -232,6 +284,9 @@ def _load_checked(conn, result: IngestResult, contract: Contract, path: Path, ar
 
     file_id = _insert_manifest(conn, result, contract, path, archive_path, size)
     result.file_id = file_id
+    filled = {c: int(data[c].notna().sum()) for c in contract.column_names}
+    scored = contract.scored_fields
+    completeness = sum(filled[c] for c in scored) / (len(scored) * len(data)) if scored else None
 
     previous = conn.execute(
         """select file_id, version from ingest.file_manifest
@@ -278,8 +333,9 @@ def _load_checked(conn, result: IngestResult, contract: Contract, path: Path, ar
     conn.execute(
         """update ingest.file_manifest
               set rows_in = %s, rows_loaded = %s, rows_quarantined = %s, rows_warned = %s,
-                  version = %s, is_current = true, supersedes_file_id = %s
+                  version = %s, is_current = true, supersedes_file_id = %s,
+                  key_field_completeness = %s, column_filled = %s
             where file_id = %s""",
         (result.rows_in, result.rows_loaded, result.rows_quarantined, result.rows_warned,
-         result.version, result.supersedes_file_id, file_id),
+         result.version, result.supersedes_file_id, completeness, Jsonb(filled), file_id),
     )

@@ -19,7 +19,11 @@ create table if not exists ingest.file_manifest (
     archive_path       text,
     sha256             char(64) not null,
     size_bytes         bigint not null,
-    received_at        timestamptz not null default now(),
+    received_at        timestamptz not null,   -- when the file landed (its modification time)
+    processed_at       timestamptz not null default now(),
+    due_at             timestamptz,             -- end of period + the contract's due_days_after_period
+    key_field_completeness numeric,             -- share of filled cells in the contract's scored fields
+    column_filled      jsonb,                   -- filled cells per column, all received rows
     status             text not null check (status in
                          ('loaded', 'loaded_with_quarantine', 'rejected', 'duplicate')),
     version            integer,
@@ -59,4 +63,36 @@ create table if not exists identity.quarantined_rows (
     feed           text not null,
     record         jsonb not null,
     primary key (file_id, source_row)
+);
+
+-- Per partner, feed and month: the data-quality scorecard history (refreshed after each load).
+create table if not exists ingest.dq_history (
+    partner_id             text not null,
+    feed                   text not null,
+    period                 text not null,
+    files_received         integer not null,
+    files_rejected         integer not null,
+    duplicate_files        integer not null,
+    late_files             integer not null,
+    rows_in                integer not null,
+    rows_loaded            integer not null,
+    rows_quarantined       integer not null,
+    duplicate_rows         integer not null,
+    row_rejection_rate     numeric,
+    key_field_completeness numeric,
+    last_received_at       timestamptz,
+    refreshed_at           timestamptz not null default now(),
+    primary key (partner_id, feed, period)
+);
+
+-- Every data-quality alert sent to a partner (what, to whom, about which files).
+create table if not exists ingest.partner_alerts (
+    alert_id      bigserial primary key,
+    partner_id    text not null,
+    sent_at       timestamptz not null default now(),
+    channel       text not null,
+    recipients    text not null,
+    file_ids      bigint[] not null,
+    issue_count   integer not null,
+    report_path   text
 );

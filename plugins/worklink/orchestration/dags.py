@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import DAG, Asset, task
+from airflow.sdk import DAG, Asset, task, task_group
 
 from worklink.contracts import Contract, load_contracts
 from worklink.settings import load_settings
@@ -33,24 +33,35 @@ def partners(contracts: list[Contract]) -> dict[str, list[Contract]]:
     return by_partner
 
 
-def _ingest_task(partner_id: str):
-    @task(task_id=f"ingest__{partner_id}", outlets=[WAREHOUSE_RAW])
-    def ingest_partner() -> dict:
-        """Ingest every landed file of one partner. Rejected files are results, not failures."""
-        from worklink.ingest.service import ingest_paths, partner_landing_files
+def partner_task_group(partner_id: str):
+    """ingest -> alert for one partner; a rejected file is a result, not a task failure."""
 
-        files = partner_landing_files(partner_id)
-        results = ingest_paths(files)
-        summary: dict[str, int] = {}
-        for result in results:
-            summary[result.status] = summary.get(result.status, 0) + 1
-            print(f"{result.status:24} {result.rows_loaded:>7} loaded {result.rows_quarantined:>6} "
-                  f"quarantined  {result.file}")
-        if any(r.status == "error" for r in results):
-            raise RuntimeError(f"internal errors while ingesting {partner_id}: see log above")
-        return summary
+    @task_group(group_id=partner_id)
+    def partner_group():
+        @task(task_id="ingest", outlets=[WAREHOUSE_RAW])
+        def ingest() -> list[int]:
+            """Ingest every landed file of this partner; return the manifest ids of this run."""
+            from worklink.ingest.service import ingest_paths, partner_landing_files
 
-    return ingest_partner()
+            results = ingest_paths(partner_landing_files(partner_id))
+            for result in results:
+                print(f"{result.status:24} {result.rows_loaded:>7} loaded {result.rows_quarantined:>6} "
+                      f"quarantined  {result.file}")
+            if any(r.status == "error" for r in results):
+                raise RuntimeError(f"internal errors while ingesting {partner_id}: see log above")
+            return [r.file_id for r in results if r.file_id is not None and r.status != "duplicate"]
+
+        @task(task_id="alert")
+        def alert(file_ids: list[int]) -> str:
+            """Tell the partner what was wrong with its own files (nothing sent when all is well)."""
+            from worklink.alerts.delivery import alert_partner
+
+            outcome = alert_partner(partner_id, file_ids)
+            return "no problems" if outcome is None else f"{outcome.channel}: {outcome.issue_count} issues"
+
+        alert(ingest())
+
+    return partner_group()
 
 
 def dbt_task_group(dag: DAG):
@@ -80,11 +91,11 @@ def dbt_task_group(dag: DAG):
 
 
 def build_nightly_dag(contracts: list[Contract] | None = None) -> DAG:
-    """Ingest every partner (one task each, independent), then build the warehouse with dbt."""
+    """Ingest and alert every partner (independent groups), then build the warehouse with dbt."""
     contracts = contracts if contracts is not None else load_contracts()
     with DAG(
         dag_id="worklink_nightly",
-        description="Nightly load: ingest every partner's landed files, then dbt build the warehouse",
+        description="Nightly load: ingest every partner's landed files, alert partners, dbt build",
         schedule="0 2 * * *",
         start_date=datetime(2024, 10, 1),
         catchup=False,
@@ -93,9 +104,30 @@ def build_nightly_dag(contracts: list[Contract] | None = None) -> DAG:
         tags=["worklink", "nightly", "ingest", "dbt"],
         doc_md=__doc__,
     ) as dag:
-        ingests = [_ingest_task(partner_id) for partner_id in sorted(partners(contracts))]
+        groups = [partner_task_group(partner_id) for partner_id in sorted(partners(contracts))]
         # all_done: one partner's failed task must not stop the warehouse build for the others.
         ingests_finished = EmptyOperator(task_id="ingests_finished", trigger_rule="all_done")
         build = dbt_task_group(dag)
-        ingests >> ingests_finished >> build
+        groups >> ingests_finished >> build
     return dag
+
+
+def build_partner_dags(contracts: list[Contract] | None = None) -> dict[str, DAG]:
+    """One DAG per partner for loading that partner alone (manual or triggered runs)."""
+    contracts = contracts if contracts is not None else load_contracts()
+    dags = {}
+    for partner_id, own in sorted(partners(contracts).items()):
+        partner = own[0].partner
+        with DAG(
+            dag_id=f"partner__{partner_id}",
+            description=f"Ingest and alert {partner.name} ({', '.join(c.feed for c in own)})",
+            schedule=None,
+            start_date=datetime(2024, 10, 1),
+            catchup=False,
+            max_active_runs=1,
+            default_args={**DEFAULT_ARGS, "owner": partner.owner},
+            tags=["worklink", "partner", partner.kind, partner.programme],
+        ) as dag:
+            partner_task_group(partner_id)
+        dags[dag.dag_id] = dag
+    return dags

@@ -1,0 +1,110 @@
+"""Deliver partner data-quality reports: email through Airflow's SMTP provider, optional webhook.
+
+The route lives in each feed contract (``partner.dq_contacts``, ``partner.dq_webhook_url``),
+next to the feed it covers. Email goes through the Airflow connection ``worklink_smtp``
+(e.g. ``AIRFLOW_CONN_WORKLINK_SMTP=smtp://host:25?disable_tls=true&disable_ssl=true``);
+when it is not configured the report is still written under ``.worklink/reports`` and
+the log says where. Each alert is recorded in ``ingest.partner_alerts``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from worklink.alerts.partner_report import PartnerReport, build_partner_report, write_report_files
+from worklink.contracts import Contract, load_contracts
+from worklink.platform.database import libpq_url, warehouse_url
+from worklink.settings import load_settings
+
+log = logging.getLogger(__name__)
+SMTP_CONN_ID = "worklink_smtp"
+DEFAULT_FROM = "worklink data quality <dq-alerts@worklink.invalid>"
+
+
+@dataclass
+class AlertOutcome:
+    partner_id: str
+    sent: bool
+    channel: str
+    recipients: list[str]
+    issue_count: int
+    report_path: Path | None
+
+
+def _smtp_configured(conn_id: str) -> bool:
+    if os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}"):
+        return True
+    try:
+        from airflow.sdk import Connection
+
+        Connection.get(conn_id)
+        return True
+    except Exception:  # noqa: BLE001 - any lookup failure means "not configured"
+        return False
+
+
+def _send_email(report: PartnerReport, recipients: list[str], attachments: list[Path], conn_id: str) -> None:
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    with SmtpHook(smtp_conn_id=conn_id) as hook:
+        hook.send_email_smtp(
+            to=recipients,
+            subject=report.subject,
+            html_content=report.html(),
+            files=[str(p) for p in attachments],
+            from_email=os.environ.get("WORKLINK_ALERT_FROM", DEFAULT_FROM),
+        )
+
+
+def _post_webhook(url: str, report: PartnerReport) -> None:
+    payload = {
+        "partner_id": report.partner_id,
+        "subject": report.subject,
+        "files": [f.__dict__ for f in report.files],
+        "counts_by_rule": [{"rule": r, "severity": s, "count": n} for r, s, n in report.counts_by_rule],
+    }
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - URL comes from a reviewed contract
+        response.read()
+
+
+def alert_partner(partner_id: str, file_ids: list[int], contracts: list[Contract] | None = None,
+                  database_url: str | None = None, smtp_conn_id: str = SMTP_CONN_ID) -> AlertOutcome | None:
+    """Send one partner the report on its files from this run; None when nothing needs attention."""
+    settings = load_settings()
+    contracts = contracts if contracts is not None else load_contracts()
+    own = [c for c in contracts if c.partner.id == partner_id]
+    if not own or not file_ids:
+        return None
+    partner = own[0].partner
+    with psycopg.connect(libpq_url(database_url or warehouse_url(settings))) as conn:
+        report = build_partner_report(conn, own[0], file_ids, contracts)
+        if not report.needs_attention:
+            return None
+        html_path, csv_path = write_report_files(report, settings.reports_dir / "partner-alerts")
+        recipients = [c.email for c in partner.dq_contacts]
+        channel = "file"
+        if _smtp_configured(smtp_conn_id):
+            _send_email(report, recipients, [html_path, csv_path], smtp_conn_id)
+            channel = "email"
+        else:
+            log.warning("SMTP connection %s not configured: alert for %s saved to %s", smtp_conn_id,
+                        partner_id, html_path)
+        if partner.dq_webhook_url:
+            _post_webhook(partner.dq_webhook_url, report)
+            channel += "+webhook"
+        conn.execute(
+            """insert into ingest.partner_alerts (partner_id, channel, recipients, file_ids, issue_count, report_path)
+               values (%s, %s, %s, %s, %s, %s)""",
+            (partner_id, channel, ", ".join(recipients), file_ids, len(report.problems), str(html_path)),
+        )
+    return AlertOutcome(partner_id, channel.startswith("email"), channel, recipients, len(report.problems),
+                        html_path)
