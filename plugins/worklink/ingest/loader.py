@@ -23,6 +23,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from worklink.contracts import Contract
+from worklink.identity.pseudonyms import normalise_name, tokens
 from worklink.ingest.checks import run_checks
 from worklink.ingest.reader import ROW, FileRejected, read_landed_file
 from worklink.platform.database import libpq_url
@@ -73,13 +74,23 @@ def sha256_of(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def ensure_platform_tables(conn: psycopg.Connection) -> None:
-    conn.execute((Path(__file__).with_name("platform_tables.sql")).read_text())
+DDL_LOCK = "select pg_advisory_xact_lock(hashtext('worklink-ddl'))"
+
+
+def prepare_warehouse(database_url: str) -> None:
+    """Platform tables, schemas, roles and grants; once per run (concurrent runs serialise)."""
+    from worklink.platform.roles import ensure_roles
+
+    with psycopg.connect(libpq_url(database_url)) as conn:
+        conn.execute(DDL_LOCK)
+        conn.execute((Path(__file__).with_name("platform_tables.sql")).read_text())
+        ensure_roles(conn)
 
 
 def ensure_landing_table(conn: psycopg.Connection, schema: str, table: str, columns: list[str]) -> None:
     """raw.<table> (everything but direct identifiers) or identity.<table> (only those), same keys."""
     ident = sql.Identifier(schema, table)
+    conn.execute(DDL_LOCK)
     conn.execute(
         sql.SQL(
             "create table if not exists {} ("
@@ -136,8 +147,8 @@ def ingest_file(
         period=period,
     )
     with psycopg.connect(libpq_url(database_url)) as conn:
-        ensure_platform_tables(conn)
-        conn.commit()
+        ensure_feed_tables(conn, contract)
+        conn.commit()  # DDL in its own short transaction: loads of different feeds run in parallel
         # Serialise loads of one feed so supersession and duplicate checks see each other.
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (contract.key,))
         previous = conn.execute(
@@ -229,6 +240,53 @@ def refresh_dq_history(conn, partner_id: str, feed: str, period: str | None) -> 
     )
 
 
+def landing_targets(contract: Contract) -> list[tuple[str, list[str]]]:
+    """(schema, columns) pairs a feed loads into: raw without identifiers, identity with only them."""
+    identifiers = [c.name for c in contract.columns if c.privacy == "direct_identifier"]
+    attributes = [c for c in contract.column_names if c not in identifiers] + token_column_names(contract)
+    return [("raw", attributes)] + ([("identity", identifiers)] if identifiers else [])
+
+
+def ensure_feed_tables(conn: psycopg.Connection, contract: Contract) -> None:
+    for schema, columns in landing_targets(contract):
+        ensure_landing_table(conn, schema, contract.target_table, columns)
+
+
+FIRST_NAME_COLUMNS = ("first_name", "forename")
+LAST_NAME_COLUMNS = ("last_name", "surname")
+
+
+def pseudonym_columns(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """Keyed tokens that stand in for identifiers outside the identity schema.
+
+    ``<column>_token`` for every NHS / National Insurance number column, and
+    ``name_dob_token`` when the feed has first name, last name and date of birth.
+    """
+    out = {}
+    for column in contract.columns:
+        for kind in ("nhs_number", "ni_number"):
+            if kind in column.rules:
+                out[f"{column.name}_token"] = tokens(kind, frame[column.name])
+    name_parts = _name_dob_columns(contract)
+    if name_parts:
+        first, last = name_parts
+        key = normalise_name(frame[first]) + "|" + normalise_name(frame[last]) + "|" + frame["date_of_birth"]
+        out["name_dob_token"] = tokens("name_dob", key)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _name_dob_columns(contract: Contract) -> tuple[str, str] | None:
+    names = contract.column_names
+    first = next((c for c in FIRST_NAME_COLUMNS if c in names), None)
+    last = next((c for c in LAST_NAME_COLUMNS if c in names), None)
+    return (first, last) if first and last and "date_of_birth" in names else None
+
+
+def token_column_names(contract: Contract) -> list[str]:
+    cols = [f"{c.name}_token" for c in contract.columns if {"nhs_number", "ni_number"} & set(c.rules)]
+    return cols + (["name_dob_token"] if _name_dob_columns(contract) else [])
+
+
 def _insert_manifest(conn, result: IngestResult, contract: Contract, path: Path, archive_path: Path,
                      size: int, rejection: FileRejected | None = None) -> int:
     row = conn.execute(
@@ -294,11 +352,9 @@ def _load_checked(conn, result: IngestResult, contract: Contract, path: Path, ar
         (contract.partner.id, contract.feed, result.period),
     ).fetchone()
     # Direct identifiers never enter raw: they go to the restricted identity schema, same row keys.
-    identifiers = [c.name for c in contract.columns if c.privacy == "direct_identifier"]
-    attributes = [c for c in contract.column_names if c not in identifiers]
-    targets = [("raw", attributes)] + ([("identity", identifiers)] if identifiers else [])
-    for schema, columns in targets:
-        ensure_landing_table(conn, schema, contract.target_table, columns)
+    good = data.loc[~is_quarantined].reset_index(drop=True)
+    good = pd.concat([good, pseudonym_columns(good, contract)], axis=1)
+    targets = landing_targets(contract)
     if previous:
         result.supersedes_file_id = previous[0]
         conn.execute("update ingest.file_manifest set is_current = false where file_id = %s", (previous[0],))
@@ -310,7 +366,6 @@ def _load_checked(conn, result: IngestResult, contract: Contract, path: Path, ar
             )
     result.version = (previous[1] if previous else 0) + 1
 
-    good = data.loc[~is_quarantined]
     keys = pd.DataFrame({
         "_file_id": file_id, "_source_row_number": good[ROW].to_numpy(),
         "_partner_id": contract.partner.id, "_period": result.period,
@@ -318,7 +373,7 @@ def _load_checked(conn, result: IngestResult, contract: Contract, path: Path, ar
     with conn.cursor() as cur:
         if not good.empty:
             for schema, columns in targets:
-                part = pd.concat([keys, good[columns].reset_index(drop=True)], axis=1)
+                part = pd.concat([keys, good[columns]], axis=1)
                 _copy_frame(cur, sql.Identifier(schema, contract.target_table), part)
         if result.rows_quarantined:
             # Kept whole (identifiers included) for the partner to correct: restricted schema.

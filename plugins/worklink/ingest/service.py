@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from worklink.contracts import Contract, contract_for_file, load_contracts
-from worklink.ingest.loader import FileIssue, IngestResult, ingest_file, sha256_of
+from worklink.ingest.loader import FileIssue, IngestResult, ingest_file, prepare_warehouse, sha256_of
 from worklink.platform.database import ensure_database
 from worklink.settings import Settings, load_settings
 
@@ -44,6 +44,7 @@ def ingest_paths(
     settings = settings or load_settings()
     contracts = contracts if contracts is not None else load_contracts(settings.contracts_dir)
     url = ensure_database(settings)
+    prepare_warehouse(url)
     results: list[IngestResult] = []
     for path in (f for p in paths for f in _files_under(Path(p))):
         contract = contract_for_file(path, settings.landing_dir, contracts)

@@ -1,0 +1,79 @@
+"""Keyed pseudonyms (HMAC-SHA256) for identifiers, computed at ingestion.
+
+Tokens let every layer outside the ``identity`` schema join one person's records
+without holding the identifier. Practice follows the NHS De-ID / DSCRO and
+OpenPseudonymiser pattern (``../shared/domain-notes.md`` section 6.2): a secret key
+held apart from the data, separate keys per identifier type (derived here from one
+master key), and no identifying characters in the token.
+
+The master key comes from ``WORKLINK_PSEUDONYM_KEY`` (hex or any string; in
+production a secret from the deployment's secret store) or, for development, from
+``.worklink/secrets/pseudonym.key`` which is generated on first use and ignored by git.
+Rotation: see README "Pseudonym key rotation". Tokens change with the key;
+participant ids do not depend on tokens, so they survive rotation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from worklink.settings import load_settings
+
+TOKEN_KINDS = ("nhs_number", "ni_number", "name_dob")
+KEY_VERSION_BYTES = 4  # the token's first 8 hex characters name the key, so rotation is visible
+
+
+def _master_key() -> bytes:
+    env = os.environ.get("WORKLINK_PSEUDONYM_KEY")
+    if env:
+        try:
+            return bytes.fromhex(env)
+        except ValueError:
+            return env.encode()
+    path: Path = load_settings().state_dir / "secrets" / "pseudonym.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+        path.write_text(secrets.token_hex(32))
+        os.chmod(path, 0o600)
+    return bytes.fromhex(path.read_text().strip())
+
+
+@lru_cache(maxsize=8)
+def _subkey(kind: str, master: bytes) -> bytes:
+    if kind not in TOKEN_KINDS:
+        raise ValueError(f"unknown token kind {kind!r}")
+    return hmac.new(master, f"worklink/pseudonym/{kind}".encode(), hashlib.sha256).digest()
+
+
+def key_id() -> str:
+    """Short public fingerprint of the master key in use (not secret)."""
+    return hashlib.sha256(b"worklink/key-id/" + _master_key()).hexdigest()[: KEY_VERSION_BYTES * 2]
+
+
+def token(kind: str, value: str | None) -> str | None:
+    """HMAC token of an already-normalised identifier; None for a missing value."""
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA or value == "":
+        return None
+    key = _subkey(kind, _master_key())
+    return hmac.new(key, str(value).encode(), hashlib.sha256).hexdigest()
+
+
+def tokens(kind: str, values: pd.Series) -> pd.Series:
+    """Vectorised-enough token column (HMAC per distinct value; ~1 µs each)."""
+    key = _subkey(kind, _master_key())
+    uniques = values.dropna().unique()
+    mapping = {v: hmac.new(key, str(v).encode(), hashlib.sha256).hexdigest() for v in uniques}
+    return values.map(mapping).astype("str")
+
+
+def normalise_name(values: pd.Series) -> pd.Series:
+    """Upper case, letters only: the form a name+DOB token is computed from."""
+    return values.str.upper().str.replace(r"[^A-Z]", "", regex=True).replace("", pd.NA)
