@@ -93,7 +93,6 @@ def test_bad_row_is_quarantined_with_rule_and_the_rest_loaded(landing, db):
     "name, content, rule",
     [
         ("WWC_referrals_2030-04.csv", b"", "file_empty"),
-        ("WWC_referrals_2030-05.csv", (HEADER + "\n").encode(), "file_empty"),
         ("WWC_referrals_2030-06.csv", ("\n".join([HEADER.replace("referral_date,", ""), ]) + "\n").encode(),
          "missing_required_column"),
         ("WWC_referrals_2030-07.csv", (HEADER + ",favourite_colour\n").encode(), "unexpected_column"),
@@ -114,6 +113,11 @@ def test_file_level_problems_reject_the_file_and_keep_it(landing, db, name, cont
     assert row[:2] == ("rejected", rule)
     assert Path(row[2]).read_bytes() == content
     assert raw_rows(db, result.file_id) == 0
+
+
+def test_header_only_file_is_a_valid_month_with_nothing_to_report(landing):
+    result = run(write(landing, "WWC_referrals_2030-05.csv", [HEADER]))
+    assert (result.status, result.rows_in, result.rows_loaded, result.errors) == ("loaded", 0, 0, [])
 
 
 def test_file_outside_any_contract_is_reported(landing):

@@ -152,7 +152,10 @@ def ingest_file(
         # Serialise loads of one feed so supersession and duplicate checks see each other.
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (contract.key,))
         previous = conn.execute(
-            "select file_id from ingest.file_manifest where sha256 = %s and status <> 'duplicate'", (sha,)
+            """select file_id from ingest.file_manifest
+                where sha256 = %s and status <> 'duplicate' and (period is not distinct from %s or rows_in > 0)
+                order by file_id limit 1""",
+            (sha, period),
         ).fetchone()
         archive_path = _archive(path, sha, contract, archive_dir)
         if previous:
@@ -344,7 +347,7 @@ def _load_checked(conn, result: IngestResult, contract: Contract, path: Path, ar
     result.file_id = file_id
     filled = {c: int(data[c].notna().sum()) for c in contract.column_names}
     scored = contract.scored_fields
-    completeness = sum(filled[c] for c in scored) / (len(scored) * len(data)) if scored else None
+    completeness = sum(filled[c] for c in scored) / (len(scored) * len(data)) if scored and len(data) else None
 
     previous = conn.execute(
         """select file_id, version from ingest.file_manifest

@@ -38,9 +38,11 @@ create table if not exists ingest.file_manifest (
     rejection_message  text,
     constraint rows_accounted_for check (rows_in = rows_loaded + rows_quarantined)
 );
--- One accepted copy of any content: a re-delivered identical file can only be a duplicate.
+-- One accepted copy of any content per period: a re-delivered identical file can only be a
+-- duplicate. (The loader also treats identical content with data rows as a duplicate across
+-- periods; header-only "nothing this month" files are alike byte for byte and are not.)
 create unique index if not exists file_manifest_sha256_once
-    on ingest.file_manifest (sha256) where status <> 'duplicate';
+    on ingest.file_manifest (sha256, coalesce(period, '')) where status <> 'duplicate';
 -- At most one current version per partner, feed and period.
 create unique index if not exists file_manifest_one_current
     on ingest.file_manifest (partner_id, feed, period) where is_current;

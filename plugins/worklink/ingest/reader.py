@@ -124,8 +124,7 @@ def read_landed_file(path: Path, contract: Contract) -> pd.DataFrame:
         ) from None
 
     frame = _rename_to_canonical(frame, contract, path)
-    if frame.empty:
-        raise FileRejected("file_empty", f"{path.name} has a header but no data rows")
+    # A header with no rows is a valid "nothing happened this month" return, not an empty file.
     for column in frame.columns:
         frame[column] = frame[column].astype("str").str.strip().replace("", pd.NA)
     frame.insert(0, ROW, range(1, len(frame) + 1))
