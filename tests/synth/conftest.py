@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from synth_helpers import N, SEED
-
+from synth_helpers import SEED, N
 from worklink.synth import generate
 
 

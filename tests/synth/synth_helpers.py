@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-
 from worklink.synth.schema import FEEDS, ICB_COLUMNS, PARTNERS
 
 SEED = 11

@@ -4,9 +4,9 @@ import codecs
 import datetime as dt
 
 import pandas as pd
-from synth_helpers import landing_files, read_landing
-
+from synth_helpers import SEED, N, landing_files, read_landing
 from worklink.identifiers import is_temporary_nino, is_valid_nhs_number, is_valid_nino, is_valid_postcode
+from worklink.synth import generate
 from worklink.synth.output import code_list
 from worklink.synth.params import ETB_START, INSTRUMENTS, WW_START
 from worklink.synth.schema import EVENT_DATE, PARTNERS
@@ -27,13 +27,25 @@ def _period_end(rel: str) -> str:
     return period.end_time.date().isoformat()
 
 
-def test_row_defects_are_present(defect_run):
+ALL_ROW_DEFECTS = {
+    "invalid_nhs_number",
+    "invalid_nino",
+    "invalid_postcode",
+    "future_date",
+    "date_before_programme",
+    "dates_out_of_order",
+    "missing_required",
+    "unknown_code",
+    "wellbeing_out_of_range",
+    "duplicate_row",
+}
+
+
+def _verify_row_defects(defect_run) -> set[str]:
+    """Check every row-level defect in defects.csv against the file; return the defect types seen."""
     defects = _defects(defect_run)
     row_level = defects[defects["row_number"] != ""]
-    assert len(row_level) > 20
-    assert set(row_level["defect_type"]) >= {
-        "invalid_nhs_number", "invalid_postcode", "future_date", "date_before_programme", "missing_required",
-        "unknown_code", "duplicate_row", "wellbeing_out_of_range", "dates_out_of_order", "invalid_nino"}
+    assert set(row_level["defect_type"]) <= ALL_ROW_DEFECTS
     cache: dict[str, pd.DataFrame] = {}
     for d in row_level.itertuples(index=False):
         df = cache.setdefault(d.file, read_landing(defect_run, d.file))
@@ -68,6 +80,17 @@ def test_row_defects_are_present(defect_run):
         else:
             raise AssertionError(f"unexpected defect type {kind}")
         assert feed in EVENT_DATE
+    return set(row_level["defect_type"])
+
+
+def test_row_defects_are_present(defect_run):
+    kinds = _verify_row_defects(defect_run)
+    assert len(kinds) >= 6
+
+
+def test_all_row_defect_types_at_high_rate(tmp_path):
+    generate(tmp_path, seed=SEED, participants=N, defect_rate=0.4)
+    assert _verify_row_defects(tmp_path) == ALL_ROW_DEFECTS
 
 
 def test_source_records_flag_defects(defect_run):

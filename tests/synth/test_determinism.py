@@ -1,14 +1,16 @@
 import hashlib
 from pathlib import Path
 
+from synth_helpers import SEED, N
 from worklink.synth import generate
-
-from synth_helpers import N, SEED
 
 
 def _hashes(out: Path) -> dict[str, str]:
-    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(out.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_seed_gives_identical_files(clean_run, tmp_path):

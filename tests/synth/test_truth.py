@@ -5,10 +5,8 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
-
-from worklink.synth.schema import DWP_COLUMNS, HMRC_COLUMNS, PARTNERS
-
 from synth_helpers import landing_files, read_landing
+from worklink.synth.schema import DWP_COLUMNS, HMRC_COLUMNS, PARTNERS
 
 
 def _source_records(out):
@@ -37,8 +35,11 @@ def test_every_row_has_exactly_one_source_record(clean_run):
 def test_keys_match_file_contents(clean_run):
     sr = _source_records(clean_run).set_index(["file", "row_number"])
     for partner in PARTNERS:
-        rel = next(f for f in landing_files(clean_run) if f"/{partner}/referrals/" in f
-                   and len(read_landing(clean_run, f)))
+        rel = next(
+            f
+            for f in landing_files(clean_run)
+            if f"/{partner}/referrals/" in f and len(read_landing(clean_run, f))
+        )
         df = read_landing(clean_run, rel)
         keys = [sr.loc[(rel, str(i + 1)), "source_record_key"] for i in range(len(df))]
         assert keys == [f"{partner}:{r}" for r in df["referral_id"]]
@@ -59,7 +60,9 @@ def test_counts_match_files(clean_run):
         jobs = pd.concat([read_landing(clean_run, f) for f in files if f"/{partner}/job_starts/" in f])
         assert len(jobs) == bp["job_starts"]
         month_counts = Counter(d[:7] for d in jobs["job_start_date"])
-        assert all(month_counts.get(m, 0) == n for m, n in counts["job_starts_by_partner_month"][partner].items())
+        assert all(
+            month_counts.get(m, 0) == n for m, n in counts["job_starts_by_partner_month"][partner].items()
+        )
         leavers = pd.concat([read_landing(clean_run, f) for f in files if f"/{partner}/leavers/" in f])
         assert len(leavers) == bp["leavers"]
         refs = pd.concat([read_landing(clean_run, f) for f in files if f"/{partner}/referrals/" in f])
@@ -71,8 +74,12 @@ def test_counts_match_files(clean_run):
 
 
 def test_rows_land_in_their_period_file(clean_run):
-    event = {"referrals": "referral_date", "activities": "contact_date", "wellbeing": "completed_date",
-             "leavers": "exit_date"}
+    event = {
+        "referrals": "referral_date",
+        "activities": "contact_date",
+        "wellbeing": "completed_date",
+        "leavers": "exit_date",
+    }
     for rel in landing_files(clean_run):
         parts = rel.split("/")
         if parts[1] not in PARTNERS or parts[2] not in event:
@@ -84,10 +91,12 @@ def test_rows_land_in_their_period_file(clean_run):
 
 def test_admin_extracts_consistent(clean_run):
     persons = pd.read_csv(clean_run / "_truth" / "persons.csv", dtype=str, keep_default_na=False)
-    dwp = pd.read_csv(clean_run / "landing/dwp/benefits/DWP_benefits_2026-03.csv", dtype=str,
-                      keep_default_na=False)
-    hmrc = pd.read_csv(clean_run / "landing/hmrc/employment/HMRC_RTI_2026-03.csv", dtype=str,
-                       keep_default_na=False)
+    dwp = pd.read_csv(
+        clean_run / "landing/dwp/benefits/DWP_benefits_2026-03.csv", dtype=str, keep_default_na=False
+    )
+    hmrc = pd.read_csv(
+        clean_run / "landing/hmrc/employment/HMRC_RTI_2026-03.csv", dtype=str, keep_default_na=False
+    )
     assert list(dwp.columns) == DWP_COLUMNS and list(hmrc.columns) == HMRC_COLUMNS
     assert (dwp.groupby("nino")["month"].nunique() == 18).all()
     assert set(dwp["nino"]) <= set(persons["ni_number"]) - {""}
@@ -105,11 +114,17 @@ def test_admin_extracts_consistent(clean_run):
     checked = 0
     for rel in [f for f in landing_files(clean_run) if "/job_starts/" in f]:
         df = read_landing(clean_run, rel)
-        who = sr[sr["file"] == rel].sort_values("row_number", key=lambda s: s.astype(int))["person_id"].to_numpy()
+        who = (
+            sr[sr["file"] == rel]
+            .sort_values("row_number", key=lambda s: s.astype(int))["person_id"]
+            .to_numpy()
+        )
         for (_, row), pid in zip(df.iterrows(), who, strict=True):
             nino = by_person[pid]
             if row["self_employed"] == "N" and nino and row["job_start_date"] <= "2026-02-28":
-                spells = hmrc[(hmrc["nino"] == nino) & (hmrc["employment_start_date"] == row["job_start_date"])]
+                spells = hmrc[
+                    (hmrc["nino"] == nino) & (hmrc["employment_start_date"] == row["job_start_date"])
+                ]
                 assert len(spells), (rel, pid)
                 checked += 1
     assert checked > 0

@@ -1,0 +1,200 @@
+"""All tunable rates, timelines and code lists of the synthetic generator, in one place.
+
+Change a rate here (or pass ``rates=Rates(...)`` / ``dataclasses.replace(DEFAULT_RATES, ...)`` to
+:func:`worklink.synth.generate`). Day gaps are log-normal with the given median (days) and sigma (log scale).
+Every value is documented in docs/synthetic-data.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# ------------------------------------------------------------------------------------------------ calendar
+DATA_END = np.datetime64("2026-03-31", "D")  # last day covered by any landing file
+ETB_START = np.datetime64("2025-06-01", "D")  # Manchester ETB delivery start (VCSE partners)
+WW_START = np.datetime64("2024-10-01", "D")  # WorkWell BwD start (ICB feed, DWP/HMRC window start)
+ETB_MONTHS = [str(m) for m in np.arange(np.datetime64("2025-06"), np.datetime64("2026-04"))]
+WW_MONTHS = [str(m) for m in np.arange(np.datetime64("2024-10"), np.datetime64("2026-04"))]
+ADMIN_DELIVERY = "2026-03"  # the single DWP / HMRC delivery generated (covers 2024-10 .. 2026-03)
+FIXED_TIMESTAMP = dt.datetime(2026, 4, 1, 0, 0, 0)  # xlsx document properties + zip entry times
+
+# ------------------------------------------------------------------------------------------------ code lists
+VCSE_REFERRAL_SOURCES = [
+    "gp",
+    "self",
+    "jcp",
+    "employer",
+    "pharmacist",
+    "community_vcse",
+    "social_prescriber",
+    "talking_therapies",
+    "housing",
+    "adult_social_care",
+    "council_hub",
+    "other",
+]
+ICB_REFERRAL_SOURCES = ["gp", "self", "jcp", "employer", "pharmacist", "community_vcse"]
+PRIORITY_GROUPS = ["health_condition", "disability", "carer"]
+MAIN_CONDITIONS = [
+    "mental_health",
+    "musculoskeletal",
+    "autism",
+    "heart_circulation",
+    "learning_difficulty",
+    "other",
+]
+ECONOMIC_STATUSES = [
+    "employed_off_sick",
+    "employed_at_risk",
+    "unemployed_lt_12wks",
+    "unemployed_12wks_plus",
+    "inactive_long_term_sick",
+    "inactive_looking_after_home",
+    "inactive_other",
+]
+INELIGIBLE_REASONS = [
+    "not_economically_inactive",
+    "no_health_condition_or_caring_role",
+    "already_supported_elsewhere",
+    "not_manchester_resident",
+]
+DID_NOT_START_REASONS = [
+    "ineligible",
+    "no_contact",
+    "declined",
+    "not_ready_health",
+    "referred_elsewhere",
+    "moved_away",
+    "other",
+]
+CONTACT_MODES = ["face_to_face", "phone", "video", "group"]
+ACTIVITY_TYPES = [
+    "keyworker_session",
+    "action_plan_review",
+    "physio",
+    "counselling",
+    "cv_job_search",
+    "digital_skills",
+    "esol",
+    "money_advice",
+    "peer_group",
+    "physical_activity",
+    "volunteering_placement",
+    "training_course",
+]
+INSTRUMENTS = {  # name -> (number of items, min, max)
+    "WEMWBS": (14, 1, 5),
+    "SWEMWBS": (7, 1, 5),
+    "ONS4": (4, 0, 10),
+    "PHQ9": (9, 0, 3),
+    "GAD7": (7, 0, 3),
+}
+TIMEPOINTS = ["baseline", "review", "exit"]
+EVIDENCE_TYPES = ["payslip", "employer_confirmation", "self_declared", "contract"]
+LEAVER_REASONS = [
+    "completed_support",
+    "entered_employment",
+    "entered_education_training",
+    "transferred_programme",
+    "withdrew",
+    "health_deteriorated",
+    "moved_away",
+    "lost_contact",
+    "ineligible_on_review",
+    "other",
+]
+PLANNED_LEAVER_REASONS = {
+    "completed_support",
+    "entered_employment",
+    "entered_education_training",
+    "transferred_programme",
+}
+FIT_NOTE_STATUSES = ["none", "not_fit", "may_be_fit"]
+UC_REGIMES = [
+    "searching_for_work",
+    "working_with_requirements",
+    "no_work_requirements",
+    "working_no_requirements",
+    "planning_for_work",
+    "preparing_for_work",
+]
+ESA_GROUPS = ["wrag", "support_group"]
+PAY_FREQUENCIES = ["weekly", "monthly"]
+HOURS_BANDS = {"A": "<16", "B": "16-23.99", "C": "24-29.99", "D": "30+", "E": "other"}
+SEXES = ["F", "M"]
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Log-normal delay in days: median and sigma (log scale), clipped to [lo, hi]."""
+
+    median: float
+    sigma: float
+    lo: float = 0
+    hi: float = 10_000
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        days = rng.lognormal(np.log(self.median), self.sigma, n)
+        return np.clip(np.round(days), self.lo, self.hi).astype("int64")
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Population mix, funnel rates and timelines. Defaults are documented in docs/synthetic-data.md."""
+
+    # --- population mix
+    share_workwell_bwd: float = 0.6  # of --participants: BwD WorkWell residents (rest: Manchester ETB)
+    comparison_ratio: float = 0.35  # non-participant claimant comparison population, x participants
+    etb_second_partner: float = 0.08  # ETB person also referred to a second VCSE partner
+    etb_in_icb_feed: float = 0.12  # ETB person also referred via the MFT WorkWell extension (ICB feed)
+    partner_weights: tuple[float, float, float] = (0.36, 0.30, 0.34)  # ancoats, mossside, wythenshawe
+    etb_month_weights: tuple[float, ...] = (0.35, 0.6, 0.85, 1.0, 1.1, 1.1, 0.8, 1.1, 1.1, 1.05)  # Jun..Mar
+    ww_month_ramp: tuple[float, float] = (0.4, 1.0)  # first/last month weight, linear in between
+    has_nhs_number: float = 0.97  # person has an NHS number at all (truth)
+    has_nino: float = 0.95  # person has a NINo at all (truth)
+    has_phone: float = 0.65
+    has_email: float = 0.5
+    moved_postcode: float = 0.12  # person moved; some sources still hold the previous postcode
+    # --- how often VCSE partners record identifiers (per partner: ancoats, mossside, wythenshawe)
+    vcse_records_nhs: tuple[float, float, float] = (0.30, 0.25, 0.40)
+    vcse_records_nino: tuple[float, float, float] = (0.45, 0.40, 0.45)
+    vcse_records_nhs_if_icb: float = 0.8  # referred through the WorkWell/MFT route: NHS number known
+    # --- ETB funnel
+    eligible: float = 0.85
+    first_contact_if_eligible: float = 0.82
+    first_contact_if_ineligible: float = 0.5
+    start_if_contacted: float = 0.86  # of eligible referrals with a first contact
+    variant_b_start_uplift: float = 0.04  # second service variant: +4pp start rate (first: -4pp)
+    gap_first_contact: Gap = field(default_factory=lambda: Gap(7, 0.8, 0, 90))  # referral -> first contact
+    gap_start: Gap = field(default_factory=lambda: Gap(12, 0.7, 0, 120))  # first contact -> start
+    gap_did_not_start: Gap = field(default_factory=lambda: Gap(21, 0.5, 3, 120))  # -> DNS decision
+    job_if_started: float = 0.30  # person with a start gets a paid job (true, before censoring)
+    job_if_not_started: float = 0.08  # ETB referral without a start who still gets a job (unrecorded)
+    job_recorded_by_partner: float = 0.85  # job of a starter that the partner records
+    gap_job: Gap = field(default_factory=lambda: Gap(90, 0.6, 14, 400))  # start -> job start
+    gap_job_recorded: Gap = field(default_factory=lambda: Gap(10, 0.8, 0, 60))  # job start -> recorded
+    job_short: float = 0.35  # job ends before 13 weeks
+    job_medium: float = 0.15  # job lasts 13-26 weeks (rest: 26 weeks or more)
+    self_employed: float = 0.08
+    gap_exit: Gap = field(default_factory=lambda: Gap(120, 0.5, 14, 330))  # start -> exit (no job)
+    in_work_support_days: tuple[int, int] = (14, 70)  # exit after job start, uniform
+    activity_every_days: float = 10.0  # mean days between activities while on programme
+    # --- wellbeing
+    wellbeing_baseline: float = 0.92
+    wellbeing_review: float = 0.5  # of starters on programme > 90 days
+    wellbeing_exit_if_planned: float = 0.8
+    wellbeing_exit_if_unplanned: float = 0.15
+    wellbeing_gain: float = 0.35  # latent z improvement baseline -> exit (SD units)
+    wellbeing_gain_job: float = 0.35  # extra improvement for people who got a job
+    # --- WorkWell (BwD) and DWP/HMRC
+    ww_new_job_if_out_of_work: float = 0.30
+    ww_job_lost_if_in_work: float = 0.15
+    comparison_job: float = 0.20
+    weekly_paid: float = 0.25
+    zero_hours: float = 0.05  # RTI hours band E
+
+
+DEFAULT_RATES = Rates()

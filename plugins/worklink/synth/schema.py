@@ -1,0 +1,359 @@
+"""Landing-file contracts: canonical feeds, partner header mappings, formats and file names.
+
+This module is the single source of truth for the tables in docs/synthetic-data.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import params as P
+
+# canonical column -> type: str | date | int | float
+FEEDS: dict[str, dict[str, str]] = {
+    "referrals": {
+        "referral_id": "str",
+        "first_name": "str",
+        "last_name": "str",
+        "date_of_birth": "date",
+        "sex": "str",
+        "ethnicity": "str",
+        "postcode": "str",
+        "phone": "str",
+        "email": "str",
+        "nhs_number": "str",
+        "ni_number": "str",
+        "referral_date": "date",
+        "referral_source": "str",
+        "priority_group": "str",
+        "main_condition": "str",
+        "carer_hours_per_week": "int",
+        "economic_status": "str",
+        "service_variant": "str",
+        "eligible": "str",
+        "ineligible_reason": "str",
+    },
+    "starts": {
+        "referral_id": "str",
+        "first_contact_date": "date",
+        "start_date": "date",
+        "did_not_start_reason": "str",
+    },
+    "activities": {
+        "referral_id": "str",
+        "activity_id": "str",
+        "contact_date": "date",
+        "contact_mode": "str",
+        "activity_type": "str",
+        "duration_minutes": "int",
+    },
+    "wellbeing": {
+        "referral_id": "str",
+        "instrument": "str",
+        "timepoint": "str",
+        "completed_date": "date",
+        **{f"item_{i:02d}": "int" for i in range(1, 15)},
+    },
+    "job_starts": {
+        "referral_id": "str",
+        "job_start_date": "date",
+        "hours_per_week": "float",
+        "hourly_pay_gbp": "float",
+        "self_employed": "str",
+        "evidence_type": "str",
+        "job_end_date": "date",
+    },
+    "leavers": {
+        "referral_id": "str",
+        "exit_date": "date",
+        "leaver_reason": "str",
+        "planned_exit": "str",
+    },
+}
+VCSE_FEEDS = list(FEEDS)
+
+ICB_COLUMNS: dict[str, str] = {
+    "ww_referral_id": "str",
+    "nhs_number": "str",
+    "forename": "str",
+    "surname": "str",
+    "date_of_birth": "date",
+    "sex": "str",
+    "postcode": "str",
+    "gp_practice_code": "str",
+    "referral_date": "date",
+    "referral_source": "str",
+    "main_condition": "str",
+    "fit_note_status": "str",
+    "employment_status_at_referral": "str",
+}
+DWP_COLUMNS = [
+    "nino",
+    "date_of_birth",
+    "surname",
+    "month",
+    "uc_claimant",
+    "uc_conditionality_regime",
+    "esa_claimant",
+    "esa_group",
+    "pip_claimant",
+    "carers_allowance",
+]
+HMRC_COLUMNS = [
+    "nino",
+    "date_of_birth",
+    "employer_ref",
+    "payment_date",
+    "pay_frequency",
+    "gross_pay_gbp",
+    "hours_band",
+    "employment_start_date",
+    "employment_end_date",
+]
+
+# Required columns (a row with an empty value here is a defect; other fields may legitimately be empty).
+REQUIRED: dict[str, list[str]] = {
+    "referrals": ["referral_id", "referral_date", "referral_source", "priority_group", "eligible"],
+    "starts": ["referral_id"],
+    "activities": ["referral_id", "activity_id", "contact_date", "contact_mode", "activity_type"],
+    "wellbeing": ["referral_id", "instrument", "timepoint", "completed_date"],
+    "job_starts": ["referral_id", "job_start_date", "hours_per_week", "evidence_type"],
+    "leavers": ["referral_id", "exit_date", "leaver_reason"],
+    "icb_referrals": ["ww_referral_id", "referral_date", "referral_source"],
+}
+# The date that places a row in a monthly file ("the month it was recorded").
+EVENT_DATE = {
+    "referrals": "referral_date",
+    "starts": "start_date",
+    "activities": "contact_date",
+    "wellbeing": "completed_date",
+    "job_starts": "job_start_date",
+    "leavers": "exit_date",
+    "icb_referrals": "referral_date",
+}
+CODE_LISTS: dict[str, list[str]] = {
+    "sex": P.SEXES,
+    "referral_source": P.VCSE_REFERRAL_SOURCES,
+    "priority_group": P.PRIORITY_GROUPS,
+    "main_condition": P.MAIN_CONDITIONS,
+    "economic_status": P.ECONOMIC_STATUSES,
+    "employment_status_at_referral": P.ECONOMIC_STATUSES,
+    "eligible": ["Y", "N"],
+    "ineligible_reason": P.INELIGIBLE_REASONS,
+    "did_not_start_reason": P.DID_NOT_START_REASONS,
+    "contact_mode": P.CONTACT_MODES,
+    "activity_type": P.ACTIVITY_TYPES,
+    "instrument": list(P.INSTRUMENTS),
+    "timepoint": P.TIMEPOINTS,
+    "self_employed": ["Y", "N"],
+    "evidence_type": P.EVIDENCE_TYPES,
+    "leaver_reason": P.LEAVER_REASONS,
+    "planned_exit": ["Y", "N"],
+    "fit_note_status": P.FIT_NOTE_STATUSES,
+}
+ICB_CODE_LISTS = {**CODE_LISTS, "referral_source": P.ICB_REFERRAL_SOURCES}
+
+
+@dataclass(frozen=True)
+class PartnerSpec:
+    partner_id: str
+    name: str
+    file_prefix: str
+    file_format: str  # "xlsx" or "csv"
+    encoding: str | None  # CSV encoding
+    date_format: str | None  # strftime for CSV dates; None for xlsx (real Excel dates)
+    line_terminator: str
+    header_row: int  # 1-based row number of the header line (xlsx: rows above it are titles)
+    headers: dict[str, dict[str, str]]  # feed -> canonical column -> partner header
+    variants: tuple[str, str]  # the two service variants the partner tests
+    id_prefix: str
+    instruments: tuple[str, ...]  # wellbeing instruments the partner uses
+
+    def file_name(self, feed: str, period: str) -> str:
+        return f"{self.file_prefix}_{feed}_{period}.{self.file_format}"
+
+    def rel_path(self, feed: str, period: str) -> str:
+        return f"landing/{self.partner_id}/{feed}/{self.file_name(feed, period)}"
+
+
+def _canonical_headers() -> dict[str, dict[str, str]]:
+    return {feed: {c: c for c in cols} for feed, cols in FEEDS.items()}
+
+
+ANCOATS_HEADERS = {
+    "referrals": {
+        "referral_id": "Client Ref",
+        "first_name": "First Name",
+        "last_name": "Surname",
+        "date_of_birth": "D.O.B",
+        "sex": "Gender",
+        "ethnicity": "Ethnicity",
+        "postcode": "Postcode",
+        "phone": "Phone",
+        "email": "Email",
+        "nhs_number": "NHS No",
+        "ni_number": "NI Number",
+        "referral_date": "Date Referred",
+        "referral_source": "Referral Source",
+        "priority_group": "Priority Group",
+        "main_condition": "Main Condition",
+        "carer_hours_per_week": "Carer Hours/Week",
+        "economic_status": "Economic Status",
+        "service_variant": "Service Variant",
+        "eligible": "Eligible?",
+        "ineligible_reason": "Reason Ineligible",
+    },
+    "starts": {
+        "referral_id": "Client Ref",
+        "first_contact_date": "First Contact",
+        "start_date": "Start Date",
+        "did_not_start_reason": "Reason Not Started",
+    },
+    "activities": {
+        "referral_id": "Client Ref",
+        "activity_id": "Activity Ref",
+        "contact_date": "Contact Date",
+        "contact_mode": "Contact Mode",
+        "activity_type": "Activity Type",
+        "duration_minutes": "Duration (mins)",
+    },
+    "wellbeing": {
+        "referral_id": "Client Ref",
+        "instrument": "Measure",
+        "timepoint": "Timepoint",
+        "completed_date": "Date Completed",
+        **{f"item_{i:02d}": f"Q{i}" for i in range(1, 15)},
+    },
+    "job_starts": {
+        "referral_id": "Client Ref",
+        "job_start_date": "Job Start Date",
+        "hours_per_week": "Hours per Week",
+        "hourly_pay_gbp": "Hourly Rate (£)",
+        "self_employed": "Self Employed?",
+        "evidence_type": "Evidence",
+        "job_end_date": "Job End Date",
+    },
+    "leavers": {
+        "referral_id": "Client Ref",
+        "exit_date": "Exit Date",
+        "leaver_reason": "Exit Reason",
+        "planned_exit": "Planned Exit?",
+    },
+}
+MOSSSIDE_HEADERS = {
+    "referrals": {
+        "referral_id": "ClientID",
+        "first_name": "Forename",
+        "last_name": "Last name",
+        "date_of_birth": "DOB",
+        "sex": "Sex",
+        "ethnicity": "Ethnic Group",
+        "postcode": "Post Code",
+        "phone": "Tel",
+        "email": "Email Address",
+        "nhs_number": "NHS Number",
+        "ni_number": "NINO",
+        "referral_date": "Date Referred",
+        "referral_source": "Referred By",
+        "priority_group": "Priority Group",
+        "main_condition": "Primary Condition",
+        "carer_hours_per_week": "Caring Hours Per Week",
+        "economic_status": "Employment Status",
+        "service_variant": "Service Model",
+        "eligible": "Eligible",
+        "ineligible_reason": "Ineligibility Reason",
+    },
+    "starts": {
+        "referral_id": "ClientID",
+        "first_contact_date": "Date First Contact",
+        "start_date": "Date Started",
+        "did_not_start_reason": "Non-start Reason",
+    },
+    "activities": {
+        "referral_id": "ClientID",
+        "activity_id": "Contact ID",
+        "contact_date": "Date of Contact",
+        "contact_mode": "Mode",
+        "activity_type": "Activity",
+        "duration_minutes": "Minutes",
+    },
+    "wellbeing": {
+        "referral_id": "ClientID",
+        "instrument": "Tool",
+        "timepoint": "Stage",
+        "completed_date": "Date",
+        **{f"item_{i:02d}": f"Item {i}" for i in range(1, 15)},
+    },
+    "job_starts": {
+        "referral_id": "ClientID",
+        "job_start_date": "Job Start",
+        "hours_per_week": "Hours/Week",
+        "hourly_pay_gbp": "Hourly Pay (£)",
+        "self_employed": "Self-Employed",
+        "evidence_type": "Evidence Type",
+        "job_end_date": "Job End",
+    },
+    "leavers": {
+        "referral_id": "ClientID",
+        "exit_date": "Date Left",
+        "leaver_reason": "Reason for Leaving",
+        "planned_exit": "Planned",
+    },
+}
+
+PARTNERS: dict[str, PartnerSpec] = {
+    "ancoats_trust": PartnerSpec(
+        partner_id="ancoats_trust",
+        name="Ancoats Community Trust",
+        file_prefix="ACT",
+        file_format="xlsx",
+        encoding=None,
+        date_format=None,
+        line_terminator="",
+        header_row=3,
+        headers=ANCOATS_HEADERS,
+        variants=("peer_led", "keyworker_only"),
+        id_prefix="ACT-",
+        instruments=("WEMWBS",),
+    ),
+    "mossside_carers": PartnerSpec(
+        partner_id="mossside_carers",
+        name="Moss Side Carers Network",
+        file_prefix="MSCN",
+        file_format="csv",
+        encoding="cp1252",
+        date_format="%d/%m/%Y",
+        line_terminator="\r\n",
+        header_row=1,
+        headers=MOSSSIDE_HEADERS,
+        variants=("flexible_hours", "standard_hours"),
+        id_prefix="MSC",
+        instruments=("SWEMWBS", "ONS4"),
+    ),
+    "wythenshawe_wellbeing": PartnerSpec(
+        partner_id="wythenshawe_wellbeing",
+        name="Wythenshawe Wellbeing Collective",
+        file_prefix="WWC",
+        file_format="csv",
+        encoding="utf-8",
+        date_format="%Y-%m-%d",
+        line_terminator="\n",
+        header_row=1,
+        headers=_canonical_headers(),
+        variants=("digital_first", "face_to_face_first"),
+        id_prefix="WWC-",
+        instruments=("WEMWBS", "PHQ9", "GAD7"),
+    ),
+}
+PARTNER_IDS = list(PARTNERS)
+
+ICB_PARTNER = "icb_workwell"
+ICB_FEED = "referrals"
+
+
+def icb_rel_path(period: str) -> str:
+    return f"landing/{ICB_PARTNER}/{ICB_FEED}/ICB_WW_referrals_{period}.csv"
+
+
+DWP_REL_PATH = f"landing/dwp/benefits/DWP_benefits_{P.ADMIN_DELIVERY}.csv"
+HMRC_REL_PATH = f"landing/hmrc/employment/HMRC_RTI_{P.ADMIN_DELIVERY}.csv"
