@@ -26,7 +26,6 @@ from pathlib import Path
 
 import psycopg
 from sqlalchemy.engine import make_url
-
 from worklink.platform.database import ensure_database, libpq_url
 
 

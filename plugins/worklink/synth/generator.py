@@ -700,7 +700,7 @@ def _inject_defects(rng: np.random.Generator, files: list[LandingFile], rate: fl
                 "row_number": None,
                 "column": "",
                 "defect_type": "empty_file",
-                "description": f"header only: {len(target.frame)} data rows not delivered",
+                "description": f"zero-byte file: {len(target.frame)} data rows not delivered",
             }
         )
     for lf in files:

@@ -255,7 +255,11 @@ def write_landing(out_dir: Path, lf: LandingFile) -> int:
     path = out_dir / lf.rel_path
     frame = lf.frame[list(lf.types)]
     if lf.file_defect == "empty_file":
-        frame = frame.iloc[0:0]
+        # A zero-byte delivery (a failed export). Header-only files are legitimate
+        # "nothing this month" returns, so the empty-file defect must be truly empty.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+        return 0
     headers = lf.headers
     cols = [c for c in lf.types if c != lf.drop_column]
     types = {c: lf.types[c] for c in cols}
