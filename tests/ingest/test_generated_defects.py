@@ -19,7 +19,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from aiosmtpd.controller import Controller
-
 from worklink.alerts.delivery import alert_partner
 from worklink.alerts.partner_report import spreadsheet_safe
 from worklink.contracts import load_contracts
