@@ -198,9 +198,7 @@ def ingest(paths: tuple[Path, ...], as_json: bool) -> None:
             f"rows_quarantined={result.rows_quarantined} sha256={result.sha256[:12]}"
         )
         for issue in result.errors[:20]:
-            where = f"row {issue.row}" if issue.row else "file"
-            click.echo(f"    {issue.severity:14} {issue.rule:24} {where:>10}  {issue.column or '-':22} "
-                       f"{issue.message}")
+            click.echo(f"    {issue.severity:14} {issue.message}")
         if len(result.errors) > 20:
             click.echo(f"    ... {len(result.errors) - 20} more (use --json for all)")
 

@@ -200,8 +200,12 @@ def ingest_file(
 
         if rejection is not None:
             result.status = "rejected"
+            where = "".join([f" row {rejection.row}" if rejection.row else "",
+                             f" column {rejection.column}" if rejection.column else ""])
+            text = rejection.message if rejection.message.startswith(path.name) else f"{path.name}: {rejection.message}"
+            where = f" ({where.strip()})" if where else ""
             result.errors = [FileIssue(rejection.rule_id, rejection.column, rejection.row,
-                                       f"{path.name}: {rejection.message}", "reject_file")]
+                                       f"{text}{where} [rule {rejection.rule_id}]", "reject_file")]
             result.file_id = _insert_manifest(conn, result, contract, path, archive_path, size,
                                               rejection=rejection)
             _insert_issues(conn, result.file_id, pd.DataFrame([{
@@ -406,7 +410,9 @@ def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_pa
     result.rows_warned = len(warned_rows - set(quarantined_rows))
     result.status = "loaded_with_quarantine" if result.rows_quarantined else "loaded"
     result.errors = [
-        FileIssue(r["rule_id"], r["column_name"], int(r[ROW]), r["message"], r["severity"], r["record_id"])
+        FileIssue(r["rule_id"], r["column_name"], int(r[ROW]),
+                  f"{path.name} row {int(r[ROW])} column {r['column_name']}: {r['message']} [rule {r['rule_id']}]",
+                  r["severity"], r["record_id"])
         for r in issues.to_dict("records")
     ]
     filled = {c: int(data[c].notna().sum()) for c in contract.column_names}
