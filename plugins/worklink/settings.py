@@ -22,7 +22,7 @@ class Settings:
     state_dir: Path  # everything generated locally; ignored by git
     database_url: str | None  # None -> embedded server
     airflow_database_url: str | None
-    pg_port: int
+    pg_port: int | None  # None: embedded server picks 54329 if free, else a free port
     landing_dir: Path
     sample_dir: Path
 
@@ -68,7 +68,7 @@ def load_settings() -> Settings:
         state_dir=state_dir,
         database_url=env.get("WORKLINK_DATABASE_URL") or None,
         airflow_database_url=env.get("WORKLINK_AIRFLOW_DATABASE_URL") or None,
-        pg_port=int(env.get("WORKLINK_PG_PORT", "54329")),
+        pg_port=int(env["WORKLINK_PG_PORT"]) if env.get("WORKLINK_PG_PORT") else None,
         landing_dir=Path(env.get("WORKLINK_LANDING_DIR", sample_dir / "landing")).resolve(),
         sample_dir=sample_dir,
     )

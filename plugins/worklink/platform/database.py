@@ -22,7 +22,7 @@ from worklink.settings import Settings, load_settings
 def embedded_server(settings: Settings | None = None) -> EmbeddedPostgres:
     settings = settings or load_settings()
     return EmbeddedPostgres(
-        root=settings.state_dir / "pg", port=settings.pg_port, secrets_dir=settings.state_dir / "secrets"
+        root=settings.state_dir / "pg", preferred_port=settings.pg_port, secrets_dir=settings.state_dir / "secrets"
     )
 
 

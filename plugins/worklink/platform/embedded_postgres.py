@@ -27,6 +27,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 SUPERUSER = "worklink"
+DEFAULT_PORT = 54329
 WAREHOUSE_DB = "worklink"
 AIRFLOW_DB = "airflow"
 _ROOT_FALLBACK_OS_USER = "worklink-pg"
@@ -79,8 +80,18 @@ def _find_bindir() -> Path:
 @dataclass
 class EmbeddedPostgres:
     root: Path  # .worklink/pg
-    port: int
+    preferred_port: int | None  # WORKLINK_PG_PORT, or None: 54329 if free, else any free port
     secrets_dir: Path
+
+    @property
+    def port(self) -> int:
+        """The cluster's port, chosen once at initialisation and kept in .worklink/pg/port."""
+        recorded = self.root / "port"
+        if recorded.exists():
+            return int(recorded.read_text())
+        if self.preferred_port is not None:
+            return self.preferred_port
+        return DEFAULT_PORT if not _port_in_use(DEFAULT_PORT) else _free_port()
 
     @property
     def data_dir(self) -> Path:
@@ -189,8 +200,10 @@ class EmbeddedPostgres:
             pwfile.unlink(missing_ok=True)
         if result.returncode != 0:
             raise EmbeddedPostgresError(f"initdb failed:\n{result.stdout}\n{result.stderr}")
+        port = self.port
         with open(self.data_dir / "postgresql.conf", "a") as conf:
-            conf.write(_SERVER_CONF.format(port=self.port, socket_dir=self.socket_dir))
+            conf.write(_SERVER_CONF.format(port=port, socket_dir=self.socket_dir))
+        (self.root / "port").write_text(str(port))
 
     def start(self, timeout_s: int = 60) -> None:
         """Start the server (initialising it first if needed); a no-op when it already runs."""
@@ -200,8 +213,8 @@ class EmbeddedPostgres:
             return
         if _port_in_use(self.port):
             raise EmbeddedPostgresError(
-                f"Port {self.port} on 127.0.0.1 is taken by another program. "
-                "Set WORKLINK_PG_PORT to a free port (and keep it set)."
+                f"Port {self.port} on 127.0.0.1 is taken by another program. Stop it, or change the "
+                f"port in {self.root / 'port'} and {self.data_dir / 'postgresql.conf'}."
             )
         user = self._server_os_user()
         if user is not None:
@@ -248,6 +261,12 @@ class EmbeddedPostgres:
             for name in (WAREHOUSE_DB, AIRFLOW_DB):
                 if name not in existing:
                     conn.execute(f'create database "{name}"')
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _port_in_use(port: int) -> bool:
