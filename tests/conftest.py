@@ -49,7 +49,28 @@ def session_db(server_admin_url, tmp_path_factory) -> str:
             conn.execute(f'drop database if exists "{name}" with (force)')
 
 
+@pytest.fixture(scope="module")
+def module_db(session_db, server_admin_url):
+    """A database of its own for a module that loads a whole programme year.
+
+    Periods and file names repeat between generated samples, so two modules sharing a
+    database would see each other's files as duplicates or resubmissions.
+    """
+    suffix = uuid.uuid4().hex[:8]
+    names = [f"worklink_test_{suffix}", f"worklink_test_{suffix}_airflow"]
+    previous = {k: os.environ[k] for k in ("WORKLINK_DATABASE_URL", "WORKLINK_AIRFLOW_DATABASE_URL")}
+    url = _recreate(server_admin_url, names[0])
+    os.environ["WORKLINK_DATABASE_URL"] = url
+    os.environ["WORKLINK_AIRFLOW_DATABASE_URL"] = _recreate(server_admin_url, names[1])
+    yield url
+    os.environ.update(previous)
+    with psycopg.connect(server_admin_url, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
 @pytest.fixture
 def db(session_db):
-    with psycopg.connect(session_db, autocommit=True) as conn:
+    """Autocommit connection to the database the code under test is using right now."""
+    with psycopg.connect(os.environ["WORKLINK_DATABASE_URL"], autocommit=True) as conn:
         yield conn

@@ -34,7 +34,7 @@ def test_comparison_catches_a_dropped_or_doubled_row():
 
 
 @pytest.fixture(scope="module")
-def nightly_run(session_db, tmp_path_factory):
+def nightly_run(module_db, tmp_path_factory):
     from worklink.synth import generate
 
     sample = tmp_path_factory.mktemp("sample")

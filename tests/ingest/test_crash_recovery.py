@@ -32,7 +32,7 @@ def _ingest(env, path) -> subprocess.Popen:
                             stderr=subprocess.STDOUT, text=True)
 
 
-def test_killed_load_leaves_nothing_and_rerun_loads_exactly_once(session_db, db, big_extract):
+def test_killed_load_leaves_nothing_and_rerun_loads_exactly_once(module_db, db, big_extract):
     out, path, rows = big_extract
     env = {**os.environ, "WORKLINK_LANDING_DIR": str(out / "landing")}
 

@@ -74,7 +74,7 @@ def smtp_server():
 
 
 @pytest.fixture(scope="module")
-def ingested(session_db, tmp_path_factory, smtp_server):
+def ingested(module_db, tmp_path_factory, smtp_server):
     from worklink.synth import generate
 
     out = tmp_path_factory.mktemp("defects")
