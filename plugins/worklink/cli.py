@@ -25,7 +25,9 @@ def _echo_step(message: str) -> None:
 def _subprocess_env() -> dict[str, str]:
     from worklink.platform.database import runtime_env
 
-    return {**os.environ, **runtime_env()}
+    # Airflow's standalone mode and Cosmos start `airflow` / `dbt` by name: find ours first.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return {**os.environ, **runtime_env(), "PATH": path}
 
 
 def _venv_bin(name: str) -> str:
