@@ -93,6 +93,9 @@ class Column(Strict):
     source: str = Field(description="the partner's own header")
     type: ColumnType = ColumnType.string
     required: bool = False
+    recommended: bool = Field(
+        default=False, description="optional, but an empty value is reported back as a warning (row still loads)"
+    )
     privacy: Privacy = Privacy.none
     code_list: str | None = None
     rules: list[str] = Field(default_factory=list, description="extra row rules, e.g. nhs_number")
@@ -215,6 +218,7 @@ DEFAULT_SEVERITY: dict[str, Severity] = {
     "missing_required_column": Severity.reject_file,
     "unexpected_column": Severity.reject_file,
     "file_name_mismatch": Severity.reject_file,
+    "wrong_feed": Severity.reject_file,
     # row level
     "required": Severity.quarantine_row,
     "type_integer": Severity.quarantine_row,

@@ -180,6 +180,11 @@ def test_each_partner_alert_holds_its_own_problems_only(ingested):
         own_files = {Path(f).name for f in defects["file"] if f.split("/")[1] == partner.id}
         for name in own_files:
             assert name in body, f"{partner.id}: {name} missing from its alert"
+        for case in defects[defects["file"].str.split("/").str[1] == partner.id].itertuples():
+            rejected = results[case.file].status == "rejected"
+            if case.defect_type in FILE_RULE or not rejected:
+                rule = FILE_RULE.get(case.defect_type) or ROW_RULE[case.defect_type]
+                assert f"<code>{rule}</code>" in body, f"{partner.id}: {rule} ({case.file}) not in its alert"
         for other, prefix in record_prefix.items():
             if other != partner.id:
                 assert prefix not in body, f"{partner.id}'s alert mentions {other} records"

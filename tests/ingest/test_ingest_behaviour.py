@@ -126,3 +126,59 @@ def test_file_outside_any_contract_is_reported(landing):
     result = run(stray)
     assert result.status == "rejected" and result.errors[0].rule == "file_name_mismatch"
     assert "WWC_referrals_*.csv" in result.errors[0].message
+
+
+def test_recommended_field_missing_is_a_warning_and_the_row_loads(landing, db):
+    row = GOOD[1].replace(",M,,", ",,,")  # sex empty (recommended, not required)
+    result = run(write(landing, "WWC_referrals_2030-11.csv", [HEADER, row]))
+    assert (result.status, result.rows_loaded, result.rows_warned) == ("loaded", 1, 1)
+    [issue] = result.errors
+    assert (issue.rule, issue.severity, issue.column) == ("optional_missing", "warn", "sex")
+    assert raw_rows(db, result.file_id) == 1
+
+
+def test_a_file_of_another_feed_is_rejected_with_a_hint(landing):
+    starts = ["referral_id,first_contact_date,start_date,did_not_start_reason", "T-1,2030-12-01,2030-12-03,"]
+    result = run(write(landing, "WWC_referrals_2030-12.csv", starts))
+    assert result.status == "rejected" and result.errors[0].rule == "wrong_feed"
+    assert "starts" in result.errors[0].message and "wythenshawe_wellbeing/starts/" in result.errors[0].message
+
+
+def test_partner_webhook_gets_a_summary_without_row_data(landing, monkeypatch):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from worklink.alerts.delivery import alert_partner
+    from worklink.contracts import Contract
+
+    received = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server hook name
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.delenv("AIRFLOW_CONN_WORKLINK_SMTP", raising=False)
+    try:
+        result = run(write(landing, "WWC_referrals_2031-01.csv", [HEADER, BAD_NHS, GOOD[0]]))
+        contracts = []
+        for c in load_contracts():
+            data = c.model_dump(mode="json")
+            if c.partner.id == PARTNER:
+                data["partner"]["dq_webhook_url"] = f"http://127.0.0.1:{server.server_port}/dq"
+            contracts.append(Contract.model_validate(data))
+        outcome = alert_partner(PARTNER, [result.file_id], contracts)
+    finally:
+        server.shutdown()
+    assert outcome is not None and outcome.channel == "file+webhook" and outcome.report_path.exists()
+    [payload] = received
+    assert payload["partner_id"] == PARTNER
+    assert payload["counts_by_rule"] == [{"rule": "nhs_number", "severity": "quarantine_row", "count": 1}]
+    assert "T-3" not in json.dumps(payload) and "9434765918" not in json.dumps(payload)

@@ -27,6 +27,8 @@ RULE_TEXT = {
     "missing_required_column": "A required column is missing",
     "unexpected_column": "The file has a column the agreement does not include",
     "file_name_mismatch": "The file name does not follow the agreed pattern",
+    "wrong_feed": "The file holds a different feed than its name and folder say",
+    "optional_missing": "A field we ask for is empty (the row was still loaded)",
     "required": "A required field is empty",
     "type_integer": "A whole number was expected",
     "type_decimal": "A number was expected",

@@ -261,6 +261,12 @@ def validate(prepared: PreparedFrame, contract: Contract, suite, period: str | N
     if contract.instrument_items:
         issues += _instrument_item_issues(data, typed, contract)
 
+    for column in contract.columns:
+        if column.recommended and not column.required:
+            blank = data[column.name].isna()
+            if blank.any():
+                issues.append(_issue_frame(data.loc[blank, ROW], column.name, "optional_missing", contract))
+
     for earlier, later in contract.date_order:
         bad = typed[later] < typed[earlier]
         if bad.any():

@@ -28,7 +28,7 @@ from psycopg.types.json import Jsonb
 from worklink.contracts import Contract
 from worklink.identity.pseudonyms import normalise_name, tokens
 from worklink.ingest.checks import PreparedFrame, prepare, validate
-from worklink.ingest.reader import ROW, FileRejected, read_landed_file
+from worklink.ingest.reader import ROW, FileRejected, feed_matching_headers, read_landed_file
 from worklink.platform.database import libpq_url
 from worklink.quality.suites import load_suite
 
@@ -157,7 +157,10 @@ def ingest_file(
     database_url: str,
     archive_dir: Path,
     expectations_dir: Path,
+    siblings: list[Contract] | None = None,
 ) -> IngestResult:
+    """Ingest one file under ``contract``; ``siblings`` (the partner's other contracts) only
+    sharpen the message when a file turns out to be a different feed than its name says."""
     path = Path(path)
     sha, size = sha256_of(path)
     period = period_of(path, contract)
@@ -196,7 +199,7 @@ def ingest_file(
             try:
                 prepared = prepare(read_landed_file(path, contract), contract)
             except FileRejected as exc:
-                rejection = exc
+                rejection = _explain_wrong_feed(exc, contract, siblings or [], path)
 
         if rejection is not None:
             result.status = "rejected"
@@ -311,6 +314,21 @@ def _name_dob_columns(contract: Contract) -> tuple[str, str] | None:
 def token_column_names(contract: Contract) -> list[str]:
     cols = [f"{c.name}_token" for c in contract.columns if {"nhs_number", "ni_number"} & set(c.rules)]
     return cols + (["name_dob_token"] if _name_dob_columns(contract) else [])
+
+
+def _explain_wrong_feed(exc: FileRejected, contract: Contract, siblings: list[Contract], path: Path
+                        ) -> FileRejected:
+    if exc.rule_id not in ("missing_required_column", "unexpected_column") or not exc.headers:
+        return exc
+    other = feed_matching_headers(exc.headers, [c for c in siblings if c.feed != contract.feed])
+    if other is None:
+        return exc
+    return FileRejected(
+        "wrong_feed",
+        f"{path.name} is named and filed as {contract.feed} but its columns are those of {other.feed} "
+        f"(put it in {other.partner.id}/{other.feed}/ named like {other.file.pattern})",
+        headers=exc.headers,
+    )
 
 
 def _insert_manifest(conn, result: IngestResult, contract: Contract, path: Path, archive_path: Path,

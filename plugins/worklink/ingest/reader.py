@@ -26,9 +26,21 @@ class FileRejected(Exception):
     message: str
     column: str | None = None
     row: int | None = None
+    headers: tuple[str, ...] = ()  # what the file did have, for "looks like another feed" hints
 
     def __str__(self) -> str:
         return f"{self.rule_id}: {self.message}"
+
+
+def feed_matching_headers(headers: tuple[str, ...], contracts: list[Contract]) -> Contract | None:
+    """The contract this file's headers fit exactly: every header known, every required one present."""
+    present = {_norm_header(h) for h in headers if not str(h).startswith("Unnamed:")}
+    for contract in contracts:
+        required = {_norm_header(c.source) for c in contract.columns if c.required}
+        known = {_norm_header(c.source) for c in contract.columns}
+        if required <= present <= known:
+            return contract
+    return None
 
 
 def _norm_header(value: object) -> str:
@@ -152,6 +164,7 @@ def _rename_to_canonical(frame: pd.DataFrame, contract: Contract, path: Path) ->
             "missing_required_column",
             f"{path.name} has no column {names} (required by the {contract.feed} contract)",
             column=missing_required[0].name,
+            headers=tuple(str(h) for h in frame.columns),
         )
     if unexpected and contract.severity_of("unexpected_column") == "reject_file":
         raise FileRejected(
@@ -159,6 +172,7 @@ def _rename_to_canonical(frame: pd.DataFrame, contract: Contract, path: Path) ->
             f"{path.name} has columns the {contract.feed} contract does not know: "
             + ", ".join(f"'{h}'" for h in unexpected),
             column=unexpected[0],
+            headers=tuple(str(h) for h in frame.columns),
         )
     frame = frame[list(rename)].rename(columns=rename)
     for column in contract.columns:

@@ -52,7 +52,9 @@ def ingest_paths(
             result = _unmatched(path, settings, contracts)
         else:
             try:
-                result = ingest_file(path, contract, url, settings.archive_dir, settings.expectations_dir)
+                siblings = [c for c in contracts if c.partner.id == contract.partner.id]
+                result = ingest_file(path, contract, url, settings.archive_dir, settings.expectations_dir,
+                                     siblings=siblings)
             except Exception as exc:  # noqa: BLE001 - report, keep going with the other files
                 log.exception("ingest of %s failed", path)
                 sha, _ = sha256_of(path)
