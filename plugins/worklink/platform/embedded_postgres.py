@@ -216,6 +216,7 @@ class EmbeddedPostgres:
                 f"Port {self.port} on 127.0.0.1 is taken by another program. Stop it, or change the "
                 f"port in {self.root / 'port'} and {self.data_dir / 'postgresql.conf'}."
             )
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
         user = self._server_os_user()
         if user is not None:
             self._grant_traverse(user)
