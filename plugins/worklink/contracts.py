@@ -118,6 +118,19 @@ class InstrumentItems(Strict):
     instruments: dict[str, InstrumentRange]
 
 
+class CrossFeedOrder(Strict):
+    """Dates in this feed that must not precede a date already loaded from another feed.
+
+    Looked up by the partner's record id among current rows of ``raw.<table>``, e.g. a
+    start must not precede its referral. Rows whose counterpart is not loaded yet are not
+    judged (the warehouse reports orphans).
+    """
+
+    table: str = Field(pattern=_ID)
+    date: str = Field(pattern=_ID)
+    columns: list[str] = Field(min_length=1)
+
+
 class Contract(Strict):
     contract_version: Literal[1] = 1
     partner: Partner
@@ -134,6 +147,7 @@ class Contract(Strict):
     )
     severity: dict[str, Severity] = Field(default_factory=dict, description="overrides of DEFAULT_SEVERITY")
     instrument_items: InstrumentItems | None = None
+    cross_feed_order: list[CrossFeedOrder] = Field(default_factory=list)
     key_fields: list[str] | None = Field(
         default=None, description="columns whose completeness is scored (default: every non-identifier column)"
     )
@@ -188,6 +202,9 @@ class Contract(Strict):
                 raise ValueError("instrument_items must name an instrument column and item columns of this contract")
             if max(r.items for r in spec.instruments.values()) > len(items):
                 raise ValueError("an instrument has more items than the contract has item columns")
+        for rule in self.cross_feed_order:
+            if set(rule.columns) - set(names) or self.record_id_column is None:
+                raise ValueError(f"cross_feed_order {rule.table}: columns must be this contract's, with a record id")
         if self.key_fields and set(self.key_fields) - set(names):
             raise ValueError(f"key_fields not in columns: {sorted(set(self.key_fields) - set(names))}")
         unknown_sev = set(self.severity) - set(DEFAULT_SEVERITY)

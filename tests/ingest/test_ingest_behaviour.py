@@ -182,3 +182,18 @@ def test_partner_webhook_gets_a_summary_without_row_data(landing, monkeypatch):
     assert payload["partner_id"] == PARTNER
     assert payload["counts_by_rule"] == [{"rule": "nhs_number", "severity": "quarantine_row", "count": 1}]
     assert "T-3" not in json.dumps(payload) and "9434765918" not in json.dumps(payload)
+
+
+def test_a_start_before_its_referral_is_quarantined(landing):
+    referral = GOOD[0].replace("T-1,", "T-50,").replace("2025-07-03", "2025-09-10")
+    run(write(landing, "WWC_referrals_2031-02.csv", [HEADER, referral]))
+    starts_dir = landing / PARTNER / "starts"
+    starts_dir.mkdir()
+    path = starts_dir / "WWC_starts_2031-02.csv"
+    path.write_text("referral_id,first_contact_date,start_date,did_not_start_reason\n"
+                    "T-50,2025-09-01,2025-09-20,\nT-51,2025-09-01,2025-09-20,\n")
+    result = run(path)
+    assert (result.status, result.rows_loaded, result.rows_quarantined) == ("loaded_with_quarantine", 1, 1)
+    [issue] = result.errors
+    assert (issue.rule, issue.row, issue.column, issue.record_id) == ("date_order", 1, "first_contact_date", "T-50")
+    assert "referral date" in issue.message

@@ -224,6 +224,28 @@ def prepare(frame: pd.DataFrame, contract: Contract) -> PreparedFrame:
     return PreparedFrame(data, typed, issues)
 
 
+def cross_feed_order_issues(prepared: PreparedFrame, contract: Contract, lookup) -> pd.DataFrame | None:
+    """Dates that precede the same record's date in another feed (e.g. a start before its referral).
+
+    ``lookup(table, date_column, record_ids)`` returns a Series record id -> earliest date
+    among current loaded rows; records it does not know are not judged.
+    """
+    issues = []
+    ids = prepared.data[contract.record_id_column] if contract.record_id_column else None
+    for rule in contract.cross_feed_order:
+        earlier = lookup(rule.table, rule.date, ids.dropna().unique().tolist())
+        if earlier.empty:
+            continue
+        reference = pd.to_datetime(ids.map(earlier), errors="coerce")
+        for column in rule.columns:
+            bad = prepared.typed[column] < reference
+            if bad.any():
+                issues.append(_issue_frame(
+                    prepared.data.loc[bad, ROW], column, "date_order", contract,
+                    f"is before the {rule.date.replace('_', ' ')} already received for this record"))
+    return pd.concat(issues, ignore_index=True) if issues else None
+
+
 def run_checks(frame: pd.DataFrame, contract: Contract, suite, period: str | None) -> CheckedFrame:
     return validate(prepare(frame, contract), contract, suite, period)
 

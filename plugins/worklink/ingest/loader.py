@@ -27,7 +27,7 @@ from psycopg.types.json import Jsonb
 
 from worklink.contracts import Contract
 from worklink.identity.pseudonyms import normalise_name, tokens
-from worklink.ingest.checks import PreparedFrame, prepare, validate
+from worklink.ingest.checks import PreparedFrame, cross_feed_order_issues, prepare, validate
 from worklink.ingest.reader import ROW, FileRejected, feed_matching_headers, read_landed_file
 from worklink.platform.database import libpq_url
 from worklink.quality.suites import load_suite
@@ -316,6 +316,24 @@ def token_column_names(contract: Contract) -> list[str]:
     return cols + (["name_dob_token"] if _name_dob_columns(contract) else [])
 
 
+def _earliest_dates(conn: psycopg.Connection, partner_id: str):
+    """Lookup for cross-feed date rules: earliest current date per record id in raw.<table>."""
+
+    def lookup(table: str, column: str, ids: list[str]) -> pd.Series:
+        exists = conn.execute("select to_regclass(%s)", (f"raw.{table}",)).fetchone()[0]
+        if not exists or not ids:
+            return pd.Series(dtype="object")
+        rows = conn.execute(
+            sql.SQL("select referral_id, min({col}) from {tbl} where _partner_id = %s and _is_current"
+                    " and referral_id = any(%s) and {col} is not null group by 1").format(
+                col=sql.Identifier(column), tbl=sql.Identifier("raw", table)),
+            (partner_id, ids),
+        ).fetchall()
+        return pd.Series(dict(rows), dtype="object")
+
+    return lookup
+
+
 def _explain_wrong_feed(exc: FileRejected, contract: Contract, siblings: list[Contract], path: Path
                         ) -> FileRejected:
     if exc.rule_id not in ("missing_required_column", "unexpected_column") or not exc.headers:
@@ -413,6 +431,10 @@ def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_pa
             writing.result()
 
     issues = checked.issues
+    if contract.cross_feed_order:
+        extra = cross_feed_order_issues(prepared, contract, _earliest_dates(conn, contract.partner.id))
+        if extra is not None:
+            issues = pd.concat([issues, extra], ignore_index=True)
     if contract.record_id_column:
         record_ids = data.set_index(ROW)[contract.record_id_column]
         issues = issues.assign(record_id=issues[ROW].map(record_ids).astype("object"))

@@ -12,7 +12,14 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from worklink.contracts import Contract, contract_for_file, load_contracts
-from worklink.ingest.loader import FileIssue, IngestResult, ingest_file, prepare_warehouse, sha256_of
+from worklink.ingest.loader import (
+    FileIssue,
+    IngestResult,
+    ingest_file,
+    period_of,
+    prepare_warehouse,
+    sha256_of,
+)
 from worklink.platform.database import ensure_database
 from worklink.settings import Settings, load_settings
 
@@ -46,8 +53,7 @@ def ingest_paths(
     url = ensure_database(settings)
     prepare_warehouse(url)
     results: list[IngestResult] = []
-    for path in (f for p in paths for f in _files_under(Path(p))):
-        contract = contract_for_file(path, settings.landing_dir, contracts)
+    for path, contract in _in_load_order(paths, settings, contracts):
         if contract is None:
             result = _unmatched(path, settings, contracts)
         else:
@@ -66,6 +72,21 @@ def ingest_paths(
         if progress:
             progress(result)
     return results
+
+
+def _in_load_order(paths, settings: Settings, contracts: list[Contract]):
+    """Feeds whose dates are checked against other feeds load after them (referrals, then
+    starts, then job starts and leavers), each feed's months in order."""
+    matched = [(f, contract_for_file(f, settings.landing_dir, contracts))
+               for p in paths for f in _files_under(Path(p))]
+
+    def key(item):
+        path, contract = item
+        depth = len(contract.cross_feed_order) if contract else 0
+        period = period_of(path, contract) if contract else None
+        return depth, period or "", str(path)
+
+    return sorted(matched, key=key)
 
 
 def _unmatched(path: Path, settings: Settings, contracts: list[Contract]) -> IngestResult:
