@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash infra/install.sh
+bash infra/install_browser.sh   # Debian's chromium, for the report rendering test
 printf '\033[36m==> ruff\033[0m\n' >&2
 .venv/bin/ruff check .
 printf '\033[36m==> pytest\033[0m\n' >&2

@@ -152,6 +152,28 @@ def _register_generate() -> None:
 _register_generate()
 
 
+def _register_report() -> None:
+    try:
+        from worklink.report.cli import report_command
+    except ImportError:  # pragma: no cover - only during development of the report
+        return
+    main.add_command(report_command, name="report")
+
+
+_register_report()
+
+
+def _register_link() -> None:
+    try:
+        from worklink.linkage.cli import link_command
+    except ImportError:  # pragma: no cover - only during development of linkage
+        return
+    main.add_command(link_command, name="link")
+
+
+_register_link()
+
+
 # --------------------------------------------------------------------------------- contracts
 @main.group()
 def contracts() -> None:

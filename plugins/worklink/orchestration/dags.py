@@ -64,6 +64,14 @@ def partner_task_group(partner_id: str):
     return partner_group()
 
 
+@task(task_id="link_participants")
+def link_participants() -> dict:
+    """Link every current source record to a participant (deterministic, then Splink)."""
+    from worklink.linkage import run_linkage
+
+    return run_linkage(progress=print)
+
+
 def dbt_task_group(dag: DAG):
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import InvocationMode, LoadMode, TestBehavior
@@ -108,7 +116,7 @@ def build_nightly_dag(contracts: list[Contract] | None = None) -> DAG:
         # all_done: one partner's failed task must not stop the warehouse build for the others.
         ingests_finished = EmptyOperator(task_id="ingests_finished", trigger_rule="all_done")
         build = dbt_task_group(dag)
-        groups >> ingests_finished >> build
+        groups >> ingests_finished >> link_participants() >> build
     return dag
 
 

@@ -1,10 +1,10 @@
 """Database roles and the schema boundaries they enforce.
 
-| role                 | may read                          | may write                |
-|----------------------|-----------------------------------|--------------------------|
-| worklink_loader      | ingest, raw, identity, linkage     | ingest, raw, identity    |
-| worklink_evaluator   | analytics, published              | nothing                  |
-| worklink_public      | published                         | nothing                  |
+| role                 | may read                          | may write                      |
+|----------------------|-----------------------------------|--------------------------------|
+| worklink_loader      | ingest, raw, identity, linkage    | ingest, raw, identity, linkage |
+| worklink_evaluator   | analytics, published              | nothing                        |
+| worklink_public      | published                         | nothing                        |
 
 Nobody but the loader and the owner can use ``identity`` (direct identifiers) or
 ``raw``/``ingest``/``staging``. Passwords come from ``WORKLINK_<ROLE>_PASSWORD`` or are
@@ -29,7 +29,7 @@ READABLE = {
     EVALUATOR: ("analytics", "published"),
     PUBLIC: ("published",),
 }
-WRITABLE = {LOADER: ("ingest", "raw", "identity")}
+WRITABLE = {LOADER: ("ingest", "raw", "identity", "linkage")}
 ALL_SCHEMAS = ("ingest", "raw", "identity", "linkage", "staging", "intermediate", "analytics", "published")
 
 

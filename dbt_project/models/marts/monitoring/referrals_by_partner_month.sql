@@ -1,9 +1,11 @@
--- Referrals received, one row per delivery partner and calendar month of referral.
+-- Referrals received, one row per VCSE delivery partner and calendar month of referral.
+-- Kept with these columns for the nightly end-to-end check against the generator's truth.
 with
 
 referrals as (
 
-    select * from {{ ref('stg_vcse__referrals') }}
+    select * from {{ ref('referrals') }}
+    where source_feed = 'vcse'
 
 ),
 
@@ -11,7 +13,7 @@ by_partner_month as (
 
     select
         partner_id,
-        to_char(date_trunc('month', referral_date), 'YYYY-MM') as referral_month,
+        to_char(referral_month, 'YYYY-MM') as referral_month,
         count(*) as referrals,
         count(*) filter (where is_eligible) as eligible_referrals
     from referrals

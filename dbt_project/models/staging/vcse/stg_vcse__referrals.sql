@@ -18,7 +18,14 @@ renamed as (
         _file_id as file_id,
         _source_row_number as source_row_number,
 
+        -- pseudonym tokens (keyed HMACs; never the identifiers themselves)
+        nhs_number_token,
+        ni_number_token,
+        name_dob_token,
+
         -- strings
+        sex,
+        ethnicity,
         referral_source,
         priority_group,
         main_condition,
@@ -31,6 +38,7 @@ renamed as (
 
         -- dates
         cast(referral_date as date) as referral_date,
+        _period as reporting_period,
 
         -- flags
         eligible = 'Y' as is_eligible,

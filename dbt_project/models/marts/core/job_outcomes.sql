@@ -1,0 +1,79 @@
+-- One row per participant-level job start after the participant's first referral, with every
+-- outcome rule's result (docs: job_start, sustained_employment, earnings_test, ips_threshold,
+-- self_employment) and the evidence behind it. A job claimed by two partners appears once.
+with
+
+jobs as (
+
+    select * from {{ ref('int_job_starts_evaluated') }}
+    where not is_before_first_referral
+
+),
+
+episodes as (
+
+    select episode_key, first_job_start_key from {{ ref('episodes') }}
+    where first_job_start_key is not null
+
+)
+
+select
+    -- ids
+    jobs.job_start_key,
+    jobs.participant_id,
+    episodes.episode_key,
+    jobs.first_claim_referral_key,
+
+    -- strings
+    jobs.claiming_partners,
+    jobs.hours_band,
+    case
+        when jobs.has_hmrc_evidence and jobs.has_partner_claim then 'hmrc_and_partner'
+        when jobs.has_hmrc_evidence then 'hmrc_only'
+        else 'partner_only'
+    end as evidence_sources,
+    jobs.sustained_13_weeks_status,
+    jobs.sustained_26_weeks_status,
+    jobs.earnings_outcome_13_weeks_status,
+    jobs.earnings_outcome_26_weeks_status,
+    jobs.earnings_13_weeks_basis,
+    jobs.earnings_26_weeks_basis,
+    jobs.ips_threshold_status,
+
+    -- numerics
+    jobs.hours_per_week,
+    round(jobs.evidenced_hours_per_week, 1) as evidenced_hours_per_week,
+    jobs.hourly_pay_gbp,
+    round(jobs.average_weekly_pay_gbp, 2) as average_weekly_pay_gbp,
+    jobs.nlw_at_job_start_gbp,
+    jobs.earnings_13_weeks_gbp,
+    jobs.earnings_threshold_13_weeks_gbp,
+    jobs.earnings_26_weeks_gbp,
+    jobs.earnings_threshold_26_weeks_gbp,
+    jobs.ips_qualifying_days,
+    jobs.claims_count,
+    jobs.claiming_partners_count,
+
+    -- dates
+    jobs.job_start_date,
+    date_trunc('month', jobs.job_start_date)::date as job_start_month,
+    jobs.evidenced_end_date,
+    jobs.continuous_end_date,
+    jobs.sustained_13_weeks_due_date,
+    jobs.sustained_26_weeks_due_date,
+    jobs.as_at_date,
+
+    -- flags
+    jobs.is_job_start,
+    jobs.is_self_employed,
+    jobs.is_self_employment_start,
+    jobs.is_sustained_13_weeks,
+    jobs.is_sustained_26_weeks,
+    jobs.is_earnings_outcome_13_weeks,
+    jobs.is_earnings_outcome_26_weeks,
+    jobs.is_ips_threshold_outcome,
+    jobs.is_self_employment_sustained_26_weeks,
+    jobs.has_hmrc_evidence,
+    jobs.has_partner_claim
+from jobs
+left join episodes on jobs.job_start_key = episodes.first_job_start_key

@@ -1,0 +1,156 @@
+-- One row per programme referral (VCSE partners and the ICB WorkWell feed), pseudonymous: the
+-- referral's journey, the episode it belongs to, benefit status from DWP, and the job start the
+-- partner recorded for it with that job's outcomes (evaluated once per participant-level job).
+with
+
+linked as (
+
+    select * from {{ ref('int_referrals_linked_to_participants') }}
+
+),
+
+journeys as (
+
+    select * from {{ ref('int_referral_journeys_assembled') }}
+
+),
+
+episodes as (
+
+    select referral_key, episode_key from {{ ref('int_referrals_grouped_into_episodes') }}
+
+),
+
+benefits as (
+
+    select * from {{ ref('int_referrals_joined_to_benefit_status') }}
+
+),
+
+jobs as (
+
+    select * from {{ ref('int_job_starts_evaluated') }}
+
+),
+
+dates as (
+
+    select * from {{ ref('int_reporting_dates_derived') }}
+
+),
+
+recorded_job_starts as (
+
+    -- the first job start the partner recorded for this referral that meets the job-start rule
+    select distinct on (claims.referral_key)
+        claims.referral_key,
+        claims.claim_key,
+        claims.job_start_key,
+        claims.claimed_job_start_date,
+        claims.verification_status,
+        claims.verification_reason
+    from {{ ref('int_job_start_claims_matched') }} as claims
+    inner join jobs on claims.job_start_key = jobs.job_start_key
+    where claims.hours_per_week >= {{ var('job_start_min_hours_per_week') }}
+    order by claims.referral_key, claims.claimed_job_start_date, claims.claim_key
+
+),
+
+first_job_after_start as (
+
+    -- any evidence (partner or HMRC): the participant's first job start after this start
+    select distinct on (journeys.referral_key)
+        journeys.referral_key,
+        jobs.job_start_key,
+        jobs.job_start_date
+    from journeys
+    cross join dates
+    inner join jobs
+        on journeys.participant_id = jobs.participant_id
+        and jobs.is_job_start
+        and not jobs.is_before_first_referral
+        and jobs.job_start_date >= journeys.start_date
+        and jobs.job_start_date <= coalesce(
+            journeys.exit_date + {{ var('outcome_followup_days_after_exit') }}, dates.as_at_date)
+    where journeys.is_started
+    order by journeys.referral_key, jobs.job_start_date, jobs.job_start_key
+
+)
+
+select
+    -- ids
+    linked.referral_key,
+    linked.participant_id,
+    episodes.episode_key,
+    linked.partner_id,
+    linked.partner_referral_id,
+
+    -- strings
+    linked.programme,
+    linked.source_feed,
+    linked.referral_source,
+    linked.priority_group,
+    linked.main_condition,
+    linked.economic_status,
+    linked.economic_status_group,
+    linked.service_variant,
+    linked.ineligible_reason,
+    journeys.did_not_start_reason,
+    journeys.leaver_reason,
+    linked.fit_note_status,
+    linked.sex,
+    linked.ethnicity,
+    linked.ethnic_group,
+    linked.age_band_at_referral,
+    linked.postcode_district,
+    linked.borough,
+    benefits.benefit_status_at_referral,
+    benefits.benefit_status_at_start,
+    linked.match_method,
+    recorded_job_starts.job_start_key as recorded_job_start_key,
+    recorded_job_starts.verification_status as recorded_job_start_verification_status,
+    jobs.sustained_13_weeks_status as recorded_job_sustained_13_weeks_status,
+    jobs.sustained_26_weeks_status as recorded_job_sustained_26_weeks_status,
+    first_job_after_start.job_start_key as first_job_start_key_after_start,
+
+    -- numerics
+    linked.carer_hours_per_week,
+    linked.match_probability,
+    coalesce(journeys.activities_count, 0) as activities_count,
+    coalesce(journeys.contact_days_count, 0) as contact_days_count,
+    journeys.days_referral_to_first_contact,
+    journeys.days_referral_to_start,
+    first_job_after_start.job_start_date - journeys.start_date as days_start_to_first_job_start,
+
+    -- dates
+    linked.referral_date,
+    linked.referral_month,
+    journeys.first_contact_date,
+    journeys.start_date,
+    journeys.start_month,
+    journeys.did_not_start_recorded_month,
+    journeys.exit_date,
+    recorded_job_starts.claimed_job_start_date as recorded_job_start_date,
+    first_job_after_start.job_start_date as first_job_start_date_after_start,
+
+    -- flags
+    linked.is_linked,
+    linked.is_eligible,
+    coalesce(journeys.has_first_contact, false) as has_first_contact,
+    coalesce(journeys.is_started, false) as is_started,
+    coalesce(journeys.is_did_not_start, false) as is_did_not_start,
+    coalesce(journeys.is_pending_decision, linked.source_feed = 'vcse') as is_pending_decision,
+    coalesce(journeys.is_sustained_engagement, false) as is_sustained_engagement,
+    coalesce(journeys.is_leaver, false) as is_leaver,
+    journeys.is_planned_exit,
+    recorded_job_starts.job_start_key is not null as has_recorded_job_start,
+    coalesce(jobs.is_sustained_13_weeks, false) as is_recorded_job_sustained_13_weeks,
+    coalesce(jobs.is_sustained_26_weeks, false) as is_recorded_job_sustained_26_weeks,
+    benefits.is_linked_to_dwp
+from linked
+left join journeys on linked.referral_key = journeys.referral_key
+left join episodes on linked.referral_key = episodes.referral_key
+left join benefits on linked.referral_key = benefits.referral_key
+left join recorded_job_starts on linked.referral_key = recorded_job_starts.referral_key
+left join jobs on recorded_job_starts.job_start_key = jobs.job_start_key
+left join first_job_after_start on linked.referral_key = first_job_after_start.referral_key

@@ -1,0 +1,45 @@
+-- Published cost per outcome: one row per delivery partner (or 'all' VCSE partners) and measure.
+-- Grants are not about individuals and are shown as they are; a cost per outcome is suppressed
+-- when its outcome count is under var('sdc_min_base') or suppressed.
+with
+
+source as (
+
+    select * from {{ ref('cost_per_outcome_by_partner') }}
+
+),
+
+totals as (
+
+    select partner_id, grant_amount_gbp, starts, job_starts, sustained_13_weeks, sustained_26_weeks,
+        cost_per_start_gbp, cost_per_job_start_gbp, cost_per_sustained_13_weeks_gbp,
+        cost_per_sustained_26_weeks_gbp
+    from source
+    union all
+    -- all VCSE partners (the ICB grant buys no recorded starts, so it would distort the ratios)
+    select 'all', sum(grant_amount_gbp), sum(starts), sum(job_starts), sum(sustained_13_weeks),
+        sum(sustained_26_weeks),
+        sum(grant_amount_gbp) / nullif(sum(starts), 0),
+        sum(grant_amount_gbp) / nullif(sum(job_starts), 0),
+        sum(grant_amount_gbp) / nullif(sum(sustained_13_weeks), 0),
+        sum(grant_amount_gbp) / nullif(sum(sustained_26_weeks), 0)
+    from source
+    where starts > 0
+
+),
+
+cells as (
+
+    {{ sdc_cells('totals', ['partner_id'],
+        counts=['starts', 'job_starts', 'sustained_13_weeks', 'sustained_26_weeks'],
+        ratios={
+            'cost_per_start_gbp': (none, 'starts', 'money_per_outcome'),
+            'cost_per_job_start_gbp': (none, 'job_starts', 'money_per_outcome'),
+            'cost_per_sustained_13_weeks_gbp': (none, 'sustained_13_weeks', 'money_per_outcome'),
+            'cost_per_sustained_26_weeks_gbp': (none, 'sustained_26_weeks', 'money_per_outcome'),
+        },
+        money=['grant_amount_gbp']) }}
+
+),
+
+{{ disclosure_control('cells', dims=['partner_id'], margins=['partner_id']) }}

@@ -1,0 +1,41 @@
+-- Published (disclosure-controlled) funnel: one row per delivery partner (or 'all'), cohort month
+-- (or 'all') and measure. Totals are summed from unrounded counts, then the whole table goes through
+-- disclosure_control(). Source: analytics.funnel_by_cohort_month.
+{% set counts = ['referred', 'eligible', 'first_contact', 'started', 'did_not_start', 'pending_decision',
+                 'sustained_engagement', 'job_start', 'sustained_13_weeks', 'sustained_26_weeks',
+                 'left_programme'] %}
+{% set rates = {
+    'eligible_rate': ('eligible', 'referred', 'rate'),
+    'first_contact_rate': ('first_contact', 'eligible', 'rate'),
+    'start_rate': ('started', 'first_contact', 'rate'),
+    'sustained_engagement_rate': ('sustained_engagement', 'started', 'rate'),
+    'job_start_rate': ('job_start', 'started', 'rate'),
+    'sustained_13_weeks_rate': ('sustained_13_weeks', 'job_start', 'rate'),
+    'sustained_26_weeks_rate': ('sustained_26_weeks', 'job_start', 'rate'),
+    'leaver_rate': ('left_programme', 'started', 'rate'),
+} %}
+with
+
+totals as (
+
+    select
+        coalesce(partner_id, 'all') as partner_id,
+        coalesce(to_char(cohort_month, 'YYYY-MM'), 'all') as cohort_month,
+        {% for column in counts %}
+        sum({{ column }}) as {{ column }},
+        {% endfor %}
+        {% for rate, (numerator, denominator, kind) in rates.items() %}
+        {{ safe_ratio('sum(' ~ numerator ~ ')', 'sum(' ~ denominator ~ ')') }} as {{ rate }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from {{ ref('funnel_by_cohort_month') }}
+    group by grouping sets ((partner_id, cohort_month), (partner_id), (cohort_month), ())
+
+),
+
+cells as (
+
+    {{ sdc_cells('totals', ['partner_id', 'cohort_month'], counts=counts, ratios=rates) }}
+
+),
+
+{{ disclosure_control('cells', dims=['partner_id', 'cohort_month'], margins=['partner_id', 'cohort_month']) }}

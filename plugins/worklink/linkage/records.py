@@ -1,0 +1,241 @@
+"""Source records: what linkage links, read from the identity vault and raw, then cleaned.
+
+A *source record* is one thing a partner knows about a person:
+
+| source_system          | one record per                       | source_record_key                 |
+|------------------------|--------------------------------------|-----------------------------------|
+| each VCSE partner id   | referral (``raw.vcse_referrals``)    | ``<partner_id>:<referral_id>``    |
+| ``icb_workwell``       | WorkWell referral                    | ``icb_workwell:<ww_referral_id>`` |
+| ``dwp``                | person in the benefits extract       | ``dwp:<nino_token>``              |
+| ``hmrc``               | person in the RTI employment extract | ``hmrc:<nino_token>``             |
+
+Only current rows count (``_is_current``: a superseded resubmission does not). A key seen twice
+(a duplicated row, or a referral re-sent in a later file) is one record: the latest load wins.
+VCSE starts, activities, wellbeing, job starts and leavers carry only ``referral_id`` and belong
+to their referral's record, so they are not linked separately.
+
+The DWP/HMRC key is the keyed NINo token that raw already carries; it is recomputed here from
+the vault's NINo, and checked against raw so a changed pseudonym key cannot silently split keys.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from psycopg import sql
+
+from worklink.identity import vault
+from worklink.identity.pseudonyms import tokens
+
+RECORD_COLUMNS = [
+    "source_system", "source_record_key", "record_date", "extract_period", "sex",
+    "first_name", "surname", "dob", "postcode", "nhs_number", "nino",
+]
+
+
+class LinkageInputError(RuntimeError):
+    """The warehouse is not in a state linkage can trust (e.g. pseudonym key changed)."""
+
+
+REFERRAL_SQL = {
+    "vcse_referrals": """
+        select distinct on (r._partner_id, r.referral_id)
+               r._partner_id as source_system,
+               r._partner_id || ':' || r.referral_id as source_record_key,
+               r.referral_date as record_date, null::text as extract_period, r.sex,
+               i.first_name, i.last_name as surname, i.date_of_birth as dob, i.postcode,
+               i.nhs_number, i.ni_number as nino
+          from raw.vcse_referrals r
+          join identity.vcse_referrals i
+            on i._file_id = r._file_id and i._source_row_number = r._source_row_number
+         where r._is_current and r.referral_id is not null
+         order by r._partner_id, r.referral_id, r._file_id desc, r._source_row_number desc
+    """,
+    "nhs_workwell_referrals": """
+        select distinct on (r.ww_referral_id)
+               'icb_workwell' as source_system,
+               'icb_workwell:' || r.ww_referral_id as source_record_key,
+               r.referral_date as record_date, null::text as extract_period, r.sex,
+               i.forename as first_name, i.surname, i.date_of_birth as dob, i.postcode,
+               i.nhs_number, null::text as nino
+          from raw.nhs_workwell_referrals r
+          join identity.nhs_workwell_referrals i
+            on i._file_id = r._file_id and i._source_row_number = r._source_row_number
+         where r._is_current and r.ww_referral_id is not null
+         order by r.ww_referral_id, r._file_id desc, r._source_row_number desc
+    """,
+}
+
+# One record per NINo: the most frequent (date of birth, surname) among the person's current rows.
+EXTRACT_SQL = {
+    "dwp_benefit_months": ("dwp", """
+        select distinct on (nino) nino, dob, surname, extract_period from (
+            select nino, date_of_birth as dob, surname, max(_period) as extract_period, count(*) as n
+              from identity.dwp_benefit_months
+             where _is_current and nino is not null
+             group by nino, date_of_birth, surname) g
+         order by nino, n desc, dob, surname
+    """),
+    "hmrc_pay_events": ("hmrc", """
+        select distinct on (nino) nino, dob, null::text as surname, extract_period from (
+            select nino, date_of_birth as dob, max(_period) as extract_period, count(*) as n
+              from identity.hmrc_pay_events
+             where _is_current and nino is not null
+             group by nino, date_of_birth) g
+         order by nino, n desc, dob
+    """),
+}
+
+
+def read_frame(conn: psycopg.Connection, query: str) -> pd.DataFrame:
+    """Run a query and return every column as text (None for NULL), via COPY + Arrow (fast at 1M rows)."""
+    buffer = io.BytesIO()
+    with conn.cursor().copy(f"copy ({query}) to stdout with (format csv, header true)") as copy:
+        for chunk in copy:
+            buffer.write(chunk)
+    buffer.seek(0)
+    header = buffer.readline().decode().strip()
+    names = header.split(",") if header else []
+    buffer.seek(0)
+    if not names:
+        return pd.DataFrame()
+    table = pacsv.read_csv(
+        buffer,
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names}, strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    frame = table.to_pandas()
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def _exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
+    return conn.execute("select to_regclass(%s) is not null", (f"{schema}.{table}",)).fetchone()[0]
+
+
+def check_token_key(conn: psycopg.Connection, table: str) -> None:
+    """Raw's NINo tokens must be what the current key gives, or DWP/HMRC keys would not join raw."""
+    # A few rows from the start of the vault, each looked up in raw by its key (no whole-table join).
+    rows = conn.execute(
+        f"""select i.nino, r.nino_token
+              from (select _file_id, _source_row_number, nino from identity.{table}
+                     where _is_current and nino is not null limit 20) i
+              cross join lateral (select nino_token from raw.{table} r
+                                   where r._file_id = i._file_id and r._source_row_number = i._source_row_number
+                                   limit 1) r"""  # noqa: S608 - fixed table names
+    ).fetchall()
+    if not rows:
+        return
+    recomputed = tokens("ni_number", pd.Series([r[0] for r in rows]))
+    if list(recomputed) != [r[1] for r in rows]:
+        raise LinkageInputError(
+            f"raw.{table}.nino_token was made with a different pseudonym key than the one configured now. "
+            "Re-tokenise with `worklink identity rotate-key` (or restore WORKLINK_PSEUDONYM_KEY) first."
+        )
+
+
+def _key_filter(conn: psycopg.Connection, expression: str, keys: set[str] | None) -> str:
+    if keys is None:
+        return ""
+    return f" and {expression} = any({sql.Literal(sorted(keys)).as_string(conn)}::text[])"
+
+
+def extract_source_records(conn: psycopg.Connection, progress: Callable[[str], None] | None = None,
+                           keys: set[str] | None = None) -> pd.DataFrame:
+    """Every current source record with its (not yet cleaned) identifiers; one row per key.
+
+    ``keys`` restricts the read to those source records (the review screen's lookup).
+    """
+    say = progress or (lambda _m: None)
+    parts: list[pd.DataFrame] = []
+    for table, query in REFERRAL_SQL.items():
+        if _exists(conn, "raw", table) and _exists(conn, "identity", table):
+            key_sql = ("r._partner_id || ':' || r.referral_id" if table == "vcse_referrals"
+                       else "'icb_workwell:' || r.ww_referral_id")
+            query = query.replace(" order by ", _key_filter(conn, key_sql, keys) + " order by ", 1)
+            frame = read_frame(conn, query)
+            say(f"read {len(frame):,} records from {table}")
+            parts.append(frame)
+    for table, (system, query) in EXTRACT_SQL.items():
+        if not (_exists(conn, "raw", table) and _exists(conn, "identity", table)):
+            continue
+        if keys is not None:
+            wanted = {k.split(":", 1)[1] for k in keys if k.startswith(system + ":")}
+            if not wanted:
+                continue
+            ninos = conn.execute(
+                f"select distinct i.nino from raw.{table} r join identity.{table} i"  # noqa: S608 - fixed names
+                " on i._file_id = r._file_id and i._source_row_number = r._source_row_number"
+                " where r._is_current and r.nino_token = any(%s)", (sorted(wanted),)).fetchall()
+            query = query.replace("where _is_current and nino is not null",
+                                  "where _is_current and nino is not null"
+                                  + _key_filter(conn, "nino", {n[0] for n in ninos}), 1)
+        else:
+            check_token_key(conn, table)
+        frame = read_frame(conn, query)
+        if frame.empty:
+            continue
+        frame["source_system"] = system
+        frame["source_record_key"] = system + ":" + tokens("ni_number", frame["nino"])
+        frame["record_date"] = None
+        frame["sex"] = None
+        frame["first_name"] = None
+        frame["postcode"] = None
+        frame["nhs_number"] = None
+        say(f"read {len(frame):,} people from {table}")
+        parts.append(frame)
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in RECORD_COLUMNS})
+    records = pd.concat([p[RECORD_COLUMNS] for p in parts], ignore_index=True)
+    return records.drop_duplicates("source_record_key", keep="first").reset_index(drop=True)
+
+
+def _by_unique(series: pd.Series, clean: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Apply a column cleaner once per distinct value (names and dates repeat a lot)."""
+    codes, uniques = pd.factorize(pd.Series(series, copy=False).astype(object), use_na_sentinel=True)
+    cleaned = clean(pd.Series(uniques, dtype=object)).to_numpy(dtype=object, na_value=None)
+    out = np.full(len(codes), None, dtype=object)
+    present = codes >= 0
+    out[present] = cleaned[codes[present]]
+    return pd.Series(out, index=series.index, dtype=object)
+
+
+def clean_records(raw: pd.DataFrame) -> pd.DataFrame:
+    """The matching form of each record (see ``worklink.identity.vault``); adds ``unique_id``.
+
+    Rows are ordered by key so ``unique_id`` (and everything derived from it) does not depend on
+    the order the database returned them in.
+    """
+    raw = raw.sort_values("source_record_key", kind="stable").reset_index(drop=True)
+    out = pd.DataFrame({
+        "unique_id": np.arange(len(raw), dtype=np.int64),
+        "source_system": raw["source_system"].astype(object),
+        "source_record_key": raw["source_record_key"].astype(object),
+        "record_date": _by_unique(raw["record_date"], lambda v: vault.clean_date_of_birth(
+            v, earliest="2000-01-01", latest=date(2100, 1, 1))),
+        "extract_period": raw["extract_period"].astype(object),
+    })
+    out["sex"] = _by_unique(raw["sex"], vault.clean_sex)
+    out["first_name"] = _by_unique(raw["first_name"], vault.clean_name)
+    out["surname"] = _by_unique(raw["surname"], vault.clean_name)
+    out["first_name_canonical"] = _by_unique(out["first_name"], vault.canonical_given_name)
+    out["surname_initial"] = _by_unique(out["surname"], lambda v: v.str.slice(0, 1))
+    both = (out["first_name"].notna() & out["surname"].notna()).to_numpy()
+    full = np.full(len(out), None, dtype=object)
+    full[both] = out["first_name"].to_numpy()[both] + " " + out["surname"].to_numpy()[both]
+    out["full_name"] = pd.Series(full, dtype=object)
+    out["dob"] = _by_unique(raw["dob"], vault.clean_date_of_birth)
+    out["postcode"] = _by_unique(raw["postcode"], vault.clean_postcode)
+    out["nhs_number"] = _by_unique(raw["nhs_number"], vault.clean_nhs_number)
+    out["nino_stem"] = _by_unique(raw["nino"], vault.nino_stem)
+    out["extract_period"] = out["extract_period"].where(out["extract_period"].notna(), None)
+    return out

@@ -1,0 +1,398 @@
+"""Assemble the evaluation report: one HTML file with inline CSS, inline SVG charts and a tiny inline
+script that records that the page rendered (used by the headless-browser test). No external
+resources: a Content-Security-Policy forbids any network fetch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from worklink.report import charts
+from worklink.report.data import PUBLIC_ROLE, PublishedData, load_published
+from worklink.report.sdc import SUPPRESSED, Policy
+
+FUNNEL_STAGES = [
+    ("referred", "Referred"),
+    ("eligible", "Eligible"),
+    ("first_contact", "First contact"),
+    ("started", "Started (assessment + action plan)"),
+    ("sustained_engagement", "Sustained engagement"),
+    ("job_start", "Job start (4+ hours)"),
+    ("sustained_13_weeks", "Job sustained 13 weeks"),
+    ("sustained_26_weeks", "Job sustained 26 weeks"),
+    ("left_programme", "Left the programme"),
+]
+FUNNEL_RATES = [
+    ("eligible_rate", "Eligible / referred"),
+    ("first_contact_rate", "First contact / eligible"),
+    ("start_rate", "Started / first contact"),
+    ("sustained_engagement_rate", "Sustained engagement / started"),
+    ("job_start_rate", "Job start / started"),
+    ("sustained_13_weeks_rate", "Sustained 13 weeks / job start"),
+    ("sustained_26_weeks_rate", "Sustained 26 weeks / job start"),
+    ("leaver_rate", "Left / started"),
+]
+OUTCOME_RATES = [
+    ("job_start_rate", "Job start"),
+    ("sustained_13_weeks_rate", "Sustained 13 weeks (of jobs 13+ weeks old)"),
+    ("earnings_outcome_13_weeks_rate", "Earnings outcome 13 weeks (of jobs 13+ weeks old)"),
+    ("progression_rate", "Moving closer to work"),
+]
+TIMELINESS = [
+    ("referral_to_first_contact", "Referral to first contact"),
+    ("referral_to_start", "Referral to start"),
+    ("start_to_first_job_start", "Start to first job start"),
+]
+WELLBEING = [
+    ("wemwbs", "WEMWBS (14-70)"),
+    ("swemwbs", "SWEMWBS metric (7-35)"),
+    ("ons4_life_satisfaction", "ONS life satisfaction (0-10)"),
+    ("ons4_worthwhile", "ONS worthwhile (0-10)"),
+    ("ons4_happy", "ONS happy (0-10)"),
+    ("ons4_anxious", "ONS anxious (0-10, lower is better)"),
+    ("phq9", "PHQ-9 (0-27, lower is better)"),
+    ("gad7", "GAD-7 (0-21, lower is better)"),
+]
+DATA_QUALITY = [
+    ("files_received", "Files received"),
+    ("files_rejected", "Files rejected"),
+    ("files_late", "Files late"),
+    ("rows_received", "Rows received"),
+    ("row_quarantine_rate", "Rows quarantined"),
+    ("missing_ethnicity_rate", "Referrals missing ethnicity"),
+    ("missing_main_condition_rate", "Referrals missing main condition"),
+    ("without_nhs_or_ni_number_rate", "Referrals without NHS or NI number"),
+    ("not_linked_rate", "Referrals not linked"),
+    ("baseline_wellbeing_rate", "Starts with a baseline wellbeing measure"),
+    ("baseline_and_follow_up_rate", "Leavers with baseline and follow-up"),
+]
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 0;
+       color: #1b1b1b; background: #f7f7f5; }
+main { max-width: 980px; margin: 0 auto; padding: 24px 32px 64px; background: #fff; }
+h1 { font-size: 1.7em; margin-bottom: 0.2em; } h2 { margin-top: 2em; border-bottom: 2px solid #1f5a96; }
+.lede { color: #555; } .note { color: #555; font-size: 0.88em; }
+.tiles { display: grid; grid-template-columns: repeat(4, 1fr); gap: 12px; margin: 1em 0; }
+.tile { background: #eef3f8; padding: 12px; border-radius: 6px; }
+.tile .number { font-size: 1.6em; font-weight: 600; } .tile .label { font-size: 0.85em; color: #444; }
+figure.chart { margin: 1em 0; } figure.chart svg { max-width: 100%; height: auto; }
+figcaption { font-size: 0.85em; color: #555; }
+table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.88em; }
+th, td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right; }
+th:first-child, td:first-child { text-align: left; } th { background: #eef3f8; }
+td.suppressed { color: #888; }
+"""
+
+RENDER_CHECK = """
+(function () {
+  var root = document.documentElement;
+  window.addEventListener('error', function (event) {
+    root.setAttribute('data-render-errors', (root.getAttribute('data-render-errors') || '') + event.message + ';');
+  });
+  document.addEventListener('DOMContentLoaded', function () {
+    var drawn = 0;
+    document.querySelectorAll('figure.chart svg').forEach(function (svg) {
+      var box = svg.getBBox();
+      if (box.width > 0 && box.height > 0) { drawn += 1; }
+    });
+    document.body.setAttribute('data-charts-drawn', String(drawn));
+    document.body.setAttribute('data-render-status', 'ok');
+  });
+})();
+"""
+
+
+def _esc(text) -> str:
+    return html.escape(str(text))
+
+
+def _cells(frame: pd.DataFrame, **where) -> pd.DataFrame:
+    mask = pd.Series(True, index=frame.index)
+    for column, value in where.items():
+        mask &= frame[column] == value
+    return frame[mask]
+
+
+def _one(frame: pd.DataFrame, **where) -> tuple[float | None, str]:
+    rows = _cells(frame, **where)
+    if rows.empty:
+        return None, "–"
+    row = rows.iloc[0]
+    value = None if row["is_suppressed"] or pd.isna(row["value"]) else float(row["value"])
+    return value, str(row["value_display"])
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{_esc(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f'<td class="suppressed">{_esc(c)}</td>' if c == SUPPRESSED else f"<td>{_esc(c)}</td>"
+                         for c in row) + "</tr>"
+        for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _figure(svg: str, caption: str) -> str:
+    return f'<figure class="chart">{svg}<figcaption>{_esc(caption)}</figcaption></figure>'
+
+
+def _pretty(code: str) -> str:
+    return code.replace("_", " ").replace(":", ": ")
+
+
+# ------------------------------------------------------------------------------------------ sections
+def _summary(data: PublishedData) -> tuple[str, str]:
+    funnel = data["funnel_by_cohort_month"]
+    months = sorted(m for m in funnel["cohort_month"].unique() if m != "all")
+    period = f"{months[0]} to {months[-1]}" if months else "no cohorts"
+    tiles = []
+    for measure, label in [("referred", "Referrals"), ("started", "Starts"), ("job_start", "Job starts"),
+                           ("sustained_13_weeks", "Jobs sustained 13 weeks")]:
+        _, display = _one(funnel, partner_id="all", cohort_month="all", measure=measure)
+        tiles.append(f'<div class="tile"><div class="number">{_esc(display)}</div>'
+                     f'<div class="label">{_esc(label)}</div></div>')
+    return period, f'<div class="tiles">{"".join(tiles)}</div>'
+
+
+def _funnel_section(data: PublishedData) -> str:
+    funnel = data["funnel_by_cohort_month"]
+    values, displays = zip(*[_one(funnel, partner_id="all", cohort_month="all", measure=m) for m, _ in FUNNEL_STAGES],
+                           strict=True)
+    chart = charts.horizontal_bars([label for _, label in FUNNEL_STAGES], list(values), list(displays),
+                                   "Programme funnel, all partners and cohorts", "referrals (rounded to 5)")
+    partners = sorted(p for p in funnel["partner_id"].unique() if p != "all") + ["all"]
+    rate_rows = [[label] + [_one(funnel, partner_id=p, cohort_month="all", measure=m)[1] for p in partners]
+                 for m, label in FUNNEL_RATES]
+    months = sorted(m for m in funnel["cohort_month"].unique() if m != "all")
+    monthly = charts.monthly_lines(months, {
+        "referred": [_one(funnel, partner_id="all", cohort_month=m, measure="referred")[0] for m in months],
+        "started": [_one(funnel, partner_id="all", cohort_month=m, measure="started")[0] for m in months],
+        "job start": [_one(funnel, partner_id="all", cohort_month=m, measure="job_start")[0] for m in months],
+    }, "By cohort month (month of referral), all partners")
+    dns = data["did_not_start_reasons"]
+    reasons = sorted(r for r in dns["did_not_start_reason"].unique() if r != "all")
+    dns_values, dns_displays = zip(*[_one(dns, partner_id="all", did_not_start_reason=r, measure="did_not_start")
+                                     for r in reasons], strict=True) if reasons else ((), ())
+    dns_chart = charts.horizontal_bars([_pretty(r) for r in reasons], list(dns_values), list(dns_displays),
+                                       "Did-not-start reasons, all partners", "referrals (rounded to 5)",
+                                       colour=charts.ORANGE) if reasons else ""
+    return (
+        "<h2 id='funnel'>Funnel</h2>"
+        "<p>How the referrals of each cohort month moved through the programme by the as-at date. "
+        "Counts are referral-level, as partners record them.</p>"
+        + _figure(chart, "Counts rounded to the nearest 5; [c] = suppressed (1 to 7, or to protect another cell).")
+        + _figure(monthly, "Suppressed months are left out of the lines.")
+        + "<h3>Conversion rates</h3>"
+        + _table(["Stage"] + [_pretty(p) for p in partners], rate_rows)
+        + (_figure(dns_chart, "Reasons recorded on did-not-start decisions.") if dns_chart else "")
+    )
+
+
+def _rates_frame(outcomes: pd.DataFrame, dimension: str, rate: str) -> pd.DataFrame:
+    rows = []
+    values = [v for v in outcomes.loc[outcomes["dimension"] == dimension, "dimension_value"].unique() if v != "all"]
+    for value in sorted(values) + ["all"]:
+        point, display = _one(outcomes, dimension=dimension, dimension_value=value, measure=rate)
+        lower, _ = _one(outcomes, dimension=dimension, dimension_value=value, measure=f"{rate}_ci_lower")
+        upper, _ = _one(outcomes, dimension=dimension, dimension_value=value, measure=f"{rate}_ci_upper")
+        starters = _one(outcomes, dimension=dimension, dimension_value=value, measure="starters")[1]
+        rows.append({"label": f"{_pretty(value)} (n={starters})", "rate": point, "lower": lower, "upper": upper,
+                     "display": display})
+    return pd.DataFrame(rows)
+
+
+def _outcomes_section(data: PublishedData, dimension: str, title: str, anchor: str) -> str:
+    outcomes = data["outcomes_by_subgroup"]
+    parts = [f"<h2 id='{anchor}'>{_esc(title)}</h2>",
+             "<p>Outcomes of started episodes (each participant's episode once, any evidence: partner or "
+             "HMRC). Points are rates, bars 95% Wilson confidence intervals.</p>"]
+    for rate, label in OUTCOME_RATES[:2]:
+        frame = _rates_frame(outcomes, dimension, rate)
+        parts.append(_figure(charts.rates_with_intervals(frame, f"{label} by {_pretty(dimension)}"),
+                             "n = starters (rounded). Rates need a numerator and denominator of at least 10."))
+    values = [v for v in outcomes.loc[outcomes["dimension"] == dimension, "dimension_value"].unique() if v != "all"]
+    rows = []
+    for value in sorted(values) + ["all"]:
+        row = [_pretty(value), _one(outcomes, dimension=dimension, dimension_value=value, measure="starters")[1]]
+        for rate, _ in OUTCOME_RATES:
+            display = _one(outcomes, dimension=dimension, dimension_value=value, measure=rate)[1]
+            low = _one(outcomes, dimension=dimension, dimension_value=value, measure=f"{rate}_ci_lower")[1]
+            high = _one(outcomes, dimension=dimension, dimension_value=value, measure=f"{rate}_ci_upper")[1]
+            row.append(display if display == SUPPRESSED else f"{display} ({low}–{high})")
+        rows.append(row)
+    parts.append(_table([_pretty(dimension), "Starters"] + [label for _, label in OUTCOME_RATES], rows))
+    return "".join(parts)
+
+
+def _other_subgroups(data: PublishedData) -> str:
+    outcomes = data["outcomes_by_subgroup"]
+    rows = []
+    for dimension in ["main_condition", "age_band", "sex", "ethnic_group", "borough", "benefit_status_at_start",
+                      "economic_status_at_referral", "referral_source", "delivery_partner"]:
+        values = [v for v in outcomes.loc[outcomes["dimension"] == dimension, "dimension_value"].unique()
+                  if v != "all"]
+        for value in sorted(values):
+            rows.append([_pretty(dimension), _pretty(value),
+                         _one(outcomes, dimension=dimension, dimension_value=value, measure="starters")[1],
+                         _one(outcomes, dimension=dimension, dimension_value=value, measure="job_starts")[1],
+                         _one(outcomes, dimension=dimension, dimension_value=value, measure="job_start_rate")[1],
+                         _one(outcomes, dimension=dimension, dimension_value=value,
+                              measure="sustained_13_weeks_rate")[1]])
+    return ("<h2 id='subgroups'>Outcomes by other characteristics</h2>"
+            + _table(["Characteristic", "Group", "Starters", "Job starts", "Job start rate",
+                      "Sustained 13 weeks rate"], rows))
+
+
+def _timeliness_section(data: PublishedData) -> str:
+    timeliness = data["timeliness_by_partner"]
+    partners = sorted(p for p in timeliness["partner_id"].unique() if p != "all") + ["all"]
+    parts = ["<h2 id='timeliness'>Timeliness</h2>",
+             "<p>Days between steps: median (dot) and interquartile range (bar). Statistics of fewer than "
+             "10 referrals are suppressed.</p>"]
+    for measure, label in TIMELINESS:
+        rows = []
+        for partner in partners:
+            where = {"partner_id": partner, "timeliness_measure": measure}
+            rows.append({"label": f"{_pretty(partner)} (n={_one(timeliness, **where, measure='referrals_measured')[1]})",
+                         "median": _one(timeliness, **where, measure="median_days")[0],
+                         "p25": _one(timeliness, **where, measure="p25_days")[0],
+                         "p75": _one(timeliness, **where, measure="p75_days")[0]})
+        parts.append(_figure(charts.medians_with_iqr(pd.DataFrame(rows), label), label + ", days."))
+    return "".join(parts)
+
+
+def _wellbeing_section(data: PublishedData) -> str:
+    wellbeing = data["wellbeing_change_summary"]
+    available = [(m, label) for m, label in WELLBEING if not _cells(wellbeing, wellbeing_measure=m).empty]
+    baseline = [_one(wellbeing, partner_id="all", wellbeing_measure=m, measure="mean_baseline_score")[0]
+                for m, _ in available]
+    latest = [_one(wellbeing, partner_id="all", wellbeing_measure=m, measure="mean_latest_score")[0]
+              for m, _ in available]
+    chart = charts.paired_bars([label.split(" (")[0] for _, label in available], baseline, latest,
+                               ("baseline", "latest follow-up"), "Wellbeing, baseline and latest (means)",
+                               "mean score") if available else ""
+    rows = []
+    for m, label in available:
+        where = {"partner_id": "all", "wellbeing_measure": m}
+        rows.append([label, _one(wellbeing, **where, measure="pairs")[1],
+                     _one(wellbeing, **where, measure="mean_baseline_score")[1],
+                     _one(wellbeing, **where, measure="mean_latest_score")[1],
+                     _one(wellbeing, **where, measure="mean_score_change")[1],
+                     # ONS4 items have no meaningful-change threshold
+                     "n/a" if m.startswith("ons4") else _one(wellbeing, **where,
+                                                              measure="meaningful_improvement_rate")[1]])
+    tt = {"partner_id": "all", "wellbeing_measure": "talking_therapies"}
+    tt_rows = [[label, _one(wellbeing, **tt, measure=m)[1]] for m, label in [
+        ("pairs", "PHQ-9 and GAD-7 at baseline and follow-up"), ("cases_at_baseline", "Clinical cases at baseline"),
+        ("recovery_rate", "Recovery rate (of cases)"), ("reliable_improvement_rate", "Reliable improvement rate")]]
+    return ("<h2 id='wellbeing'>Wellbeing change</h2>"
+            "<p>Baseline to latest follow-up (review or exit), scored in the warehouse from item responses "
+            "(SWEMWBS through the official conversion table; ONS4 items kept separate).</p>"
+            + (_figure(chart, "Scales differ: compare baseline with follow-up within a measure.") if chart else "")
+            + _table(["Measure", "Pairs", "Mean at baseline", "Mean at follow-up", "Mean change",
+                      "Meaningful improvement"], rows)
+            + "<h3>NHS Talking Therapies measures</h3>" + _table(["", "All partners"], tt_rows))
+
+
+def _partners_section(data: PublishedData) -> str:
+    cost = data["cost_per_outcome"]
+    funnel = data["funnel_by_cohort_month"]
+    partners = sorted(p for p in cost["partner_id"].unique() if p != "all") + ["all"]
+    rows = []
+    for p in partners:
+        rows.append([_pretty(p), _one(cost, partner_id=p, measure="grant_amount_gbp")[1],
+                     _one(cost, partner_id=p, measure="starts")[1],
+                     _one(funnel, partner_id=p, cohort_month="all", measure="start_rate")[1],
+                     _one(funnel, partner_id=p, cohort_month="all", measure="job_start_rate")[1],
+                     _one(cost, partner_id=p, measure="cost_per_start_gbp")[1],
+                     _one(cost, partner_id=p, measure="cost_per_job_start_gbp")[1],
+                     _one(cost, partner_id=p, measure="cost_per_sustained_13_weeks_gbp")[1]])
+    vcse = [p for p in partners if p not in ("all", "icb_workwell")]
+    per_start = [_one(cost, partner_id=p, measure="cost_per_start_gbp") for p in vcse]
+    chart = charts.horizontal_bars([_pretty(p) for p in vcse], [v for v, _ in per_start], [d for _, d in per_start],
+                                   "Cost per start by delivery partner", "GBP") if vcse else ""
+    pbr = data["payment_by_results_summary"]
+    pbr_rows = []
+    for p in sorted(pbr["partner_id"].unique()):
+        for outcome in sorted(pbr["outcome_type"].unique()):
+            row = [_pretty(p), _pretty(outcome)]
+            for status in ["verified", "unverified", "contradicted", "all"]:
+                row.append(_one(pbr, partner_id=p, outcome_type=outcome, verification_status=status,
+                                measure="claims")[1])
+            row.append(_one(pbr, partner_id=p, outcome_type=outcome, verification_status="all",
+                            measure="duplicate_claims")[1])
+            pbr_rows.append(row)
+    return ("<h2 id='partners'>Partner comparison</h2>"
+            + _table(["Partner", "Grant", "Starts", "Start rate", "Job start rate", "Cost per start",
+                      "Cost per job start", "Cost per job sustained 13 weeks"], rows)
+            + (_figure(chart, "Grant divided by starts.") if chart else "")
+            + "<h3>Payment by results: claimed outcomes and their verification against DWP/HMRC</h3>"
+            + _table(["Partner", "Outcome", "Verified", "Unverified", "Contradicted", "All claims",
+                      "Duplicate claims"], pbr_rows))
+
+
+def _data_quality_section(data: PublishedData) -> str:
+    dq = data["data_quality_scorecard"]
+    partners = sorted(p for p in dq["partner_id"].unique() if p != "all") + ["all"]
+    rows = [[label] + [_one(dq, partner_id=p, reporting_month="all", measure=m)[1] for p in partners]
+            for m, label in DATA_QUALITY]
+    return ("<h2 id='data-quality'>Data-quality scorecard</h2>"
+            "<p>Whole period, per partner. Files are not about individuals and are shown as they are.</p>"
+            + _table(["Measure"] + [_pretty(p) for p in partners], rows))
+
+
+def _method_section(policy: Policy) -> str:
+    return (
+        "<h2 id='method'>Definitions and disclosure control</h2>"
+        "<p class='note'>Start: assessment with an agreed action plan. Job start: at least 4 hours of paid work "
+        "a week. Sustained 13/26 weeks: in work continuously from the job start for 13/26 weeks (gaps of up to "
+        "7 days allowed). Earnings outcome: cumulative earnings in the window of at least 16 hours a week at the "
+        "National Living Wage in force at the job start. Full definitions: docs/evaluation.md and dbt docs.</p>"
+        f"<p class='note'>Disclosure control (the same policy as the published tables): counts from 1 to "
+        f"{policy.small_count_max} are suppressed ({SUPPRESSED}), other counts rounded to the nearest "
+        f"{policy.rounding_base}, totals computed before rounding; rates, means and medians need a numerator and "
+        f"denominator of at least {policy.min_base}; further cells are suppressed where a suppressed cell could "
+        "otherwise be recovered from a total. Synthetic data.</p>")
+
+
+def render_report(data: PublishedData, policy: Policy, generated_at: dt.datetime | None = None) -> str:
+    generated_at = generated_at or dt.datetime.now(dt.UTC)
+    period, tiles = _summary(data)
+    sections = [
+        _funnel_section(data),
+        _outcomes_section(data, "priority_group", "Outcomes by priority group", "priority-group"),
+        _outcomes_section(data, "service_variant", "Outcomes by service variant (test and learn)", "service-variant"),
+        _other_subgroups(data),
+        _timeliness_section(data),
+        _wellbeing_section(data),
+        _partners_section(data),
+        _data_quality_section(data),
+        _method_section(policy),
+    ]
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; img-src data:; "
+        "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<title>worklink evaluation report</title>"
+        f"<style>{CSS}</style><script>{RENDER_CHECK}</script></head><body><main>"
+        "<h1>Employment and health programmes: evaluation report</h1>"
+        f"<p class='lede'>GM Economic Activity Trailblazer VCSE partners and WorkWell. Cohorts {_esc(period)}. "
+        f"Built {_esc(generated_at.strftime('%Y-%m-%d %H:%M UTC'))} from the published, disclosure-controlled "
+        "tables only.</p>"
+        + tiles + "".join(sections) + "</main></body></html>\n"
+    )
+
+
+def build_report(out: Path, url: str, role: str | None = PUBLIC_ROLE, policy: Policy | None = None) -> Path:
+    """Read the published marts (as `role`), re-check them against the policy, write the HTML file."""
+    policy = policy or Policy.from_dbt_project()
+    data = load_published(url, role=role, policy=policy)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_report(data, policy), encoding="utf-8")
+    return out

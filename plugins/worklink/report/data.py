@@ -1,0 +1,55 @@
+"""Read the published marts, and nothing else, as the worklink_public role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from worklink.report.sdc import Policy
+
+PUBLIC_ROLE = "worklink_public"
+
+TABLES = (
+    "funnel_by_cohort_month",
+    "did_not_start_reasons",
+    "outcomes_by_subgroup",
+    "timeliness_by_partner",
+    "wellbeing_change_summary",
+    "cost_per_outcome",
+    "payment_by_results_summary",
+    "data_quality_scorecard",
+)
+
+
+@dataclass
+class PublishedData:
+    tables: dict[str, pd.DataFrame]
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+
+def load_published(url: str, role: str | None = PUBLIC_ROLE, policy: Policy | None = None) -> PublishedData:
+    """Every long-format published table, each cell re-checked against the policy.
+
+    With `role`, the session switches to that role first (SET ROLE), so the database itself
+    guarantees that nothing outside `published` can be read.
+    """
+    policy = policy or Policy.from_dbt_project()
+    tables: dict[str, pd.DataFrame] = {}
+    with psycopg.connect(url) as conn:
+        if role:
+            conn.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
+        for table in TABLES:
+            cursor = conn.execute(sql.SQL("select * from {}.{}").format(
+                sql.Identifier("published"), sql.Identifier(table)))
+            frame = pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
+            for row in frame.itertuples(index=False):
+                policy.check_cell(row.measure_kind, row.value, row.is_suppressed,
+                                  where=f"published.{table} {row.measure}")
+            frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
+            tables[table] = frame
+    return PublishedData(tables)

@@ -1,0 +1,96 @@
+"""`worklink report` builds a self-contained HTML report from the published marts, and it renders in
+a real headless browser (Debian's chromium, installed by infra/install_browser.sh) with no network:
+no script errors, every chart drawn, nothing fetched from outside the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def report(warehouse, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "evaluation.html"
+    proc = subprocess.run([str(Path(sys.executable).with_name("worklink")), "report", "--out", str(out)],
+                          env=warehouse.env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser() -> str:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("WORKLINK_SKIP_BROWSER_TEST"):
+            pytest.skip("chromium not installed and WORKLINK_SKIP_BROWSER_TEST set")
+        pytest.fail("chromium is missing: run `bash infra/install_browser.sh` (as root)")
+    return CHROMIUM
+
+
+def run_chromium(browser: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+         "--no-first-run", "--disable-extensions", "--disable-background-networking",
+         "--host-resolver-rules=MAP * ~NOTFOUND", "--enable-logging=stderr", "--v=0",
+         "--virtual-time-budget=10000", *args],
+        capture_output=True, text=True, timeout=120)
+
+
+def test_report_is_self_contained(report):
+    text = report.read_text()
+    assert "Content-Security-Policy" in text
+    # only in-document references (#id, clip paths) and data: URIs; nothing to fetch
+    attributes = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)["']""", text)
+    css_urls = re.findall(r"""url\(\s*["']?([^)"']*)""", text)
+    external = [u for u in attributes + css_urls if not u.startswith(("#", "data:"))]
+    assert external == [], external
+    assert text.count('<figure class="chart">') >= 10
+    for section in ["Funnel", "Outcomes by priority group", "Outcomes by service variant", "Timeliness",
+                    "Wellbeing change", "Partner comparison", "Data-quality scorecard", "95%"]:
+        assert section in text, section
+
+
+def test_report_shows_only_published_values(report, warehouse):
+    """Every count shown in the funnel tiles is what published.funnel_by_cohort_month says."""
+    text = report.read_text()
+    with warehouse.connect() as conn:
+        shown = dict(conn.execute("select measure, value_display from published.funnel_by_cohort_month"
+                                  " where partner_id = 'all' and cohort_month = 'all'").fetchall())
+    for measure in ["referred", "started", "job_start"]:
+        assert f'<div class="number">{shown[measure]}</div>' in text
+    assert "[c]" in text  # suppression is visible, not hidden
+
+
+def test_report_renders_in_headless_chromium(report, browser):
+    proc = run_chromium(browser, "--dump-dom", report.as_uri())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    dom = proc.stdout
+    assert 'data-render-status="ok"' in dom, "the page's load handler did not run"
+    assert re.findall(r'data-render-errors="([^"]*)"', dom) == []
+    drawn = int(re.search(r'data-charts-drawn="(\d+)"', dom).group(1))
+    assert drawn == report.read_text().count('<figure class="chart">') and drawn >= 10
+    console_errors = [line for line in proc.stderr.splitlines()
+                      if "CONSOLE" in line and ("Uncaught" in line or "Refused" in line or "Error" in line)]
+    assert console_errors == []
+
+
+def test_report_screenshot_is_not_blank(report, browser, tmp_path):
+    shot = tmp_path / "report.png"
+    proc = run_chromium(browser, "--hide-scrollbars", "--window-size=1100,3000", f"--screenshot={shot}",
+                        report.as_uri())
+    assert proc.returncode == 0 and shot.exists(), proc.stderr[-3000:]
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (1100, 3000)
+    colours = image.getcolors(maxcolors=1_000_000)
+    assert colours is not None and len(colours) > 50, "screenshot looks blank"
