@@ -13,7 +13,8 @@ a fresh Python process so peak RSS is that run's alone:
 Wall time is the whole ``run_linkage`` call (read vault + raw from PostgreSQL, clean, train,
 Splink predict on DuckDB, cluster, assign ids, write ``linkage``), plus interpreter start and
 imports, measured from outside. Peak RSS is the child's ``ru_maxrss`` (PostgreSQL's own memory is
-not included). Quality is then computed against the generator's ground truth.
+not included; VmHWM, not ru_maxrss, which a forked child inherits from its parent). Quality is then
+computed against the generator's ground truth.
 
 Usage::
 
@@ -38,14 +39,14 @@ BENCH_KEY = "be" * 32  # fixed pseudonym key for benchmark databases (synthetic 
 
 def child(url: str, truth_dir: str | None, retrain: bool) -> None:
     """Run one linkage in this process and print a JSON line (called by the parent)."""
-    import resource
-
     started = time.perf_counter()
     from worklink.linkage.pipeline import run_linkage
 
     summary = run_linkage(url, retrain=retrain, keep_outcome=truth_dir is not None)
     linkage_seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # VmHWM: this process's own peak (ru_maxrss would include the parent's, inherited across fork)
+    peak_kb = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
+                   if line.startswith("VmHWM:"))
     outcome = summary.pop("outcome", None)
     quality = None
     noise = None

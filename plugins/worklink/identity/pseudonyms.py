@@ -9,8 +9,9 @@ master key), and no identifying characters in the token.
 The master key comes from ``WORKLINK_PSEUDONYM_KEY`` (hex or any string; in
 production a secret from the deployment's secret store) or, for development, from
 ``.worklink/secrets/pseudonym.key`` which is generated on first use and ignored by git.
-Rotation: see README "Pseudonym key rotation". Tokens change with the key;
-participant ids do not depend on tokens, so they survive rotation.
+Rotation: ``worklink identity rotate-key`` (``worklink.identity.rotation``; docs/linkage.md
+section 2). Tokens change with the key; participant ids do not depend on tokens, so they
+survive rotation.
 """
 
 from __future__ import annotations

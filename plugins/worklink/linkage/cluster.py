@@ -279,6 +279,7 @@ def attribute_methods(n: int, labels: np.ndarray, edges: pd.DataFrame) -> pd.Dat
     best = ends.drop_duplicates("uid", keep="first")
     uid = best["uid"].to_numpy()
     out.loc[uid, "method"] = best["method"].to_numpy()
-    out.loc[uid, "match_probability"] = best["match_probability"].to_numpy()
-    out.loc[uid, "match_weight"] = best["match_weight"].to_numpy()
+    # Edges from different stages arrive with object dtype; store plain floats.
+    out.loc[uid, "match_probability"] = pd.to_numeric(best["match_probability"]).to_numpy(dtype=float)
+    out.loc[uid, "match_weight"] = pd.to_numeric(best["match_weight"]).to_numpy(dtype=float)
     return out

@@ -116,6 +116,20 @@ def _decision_edges(decisions: pd.DataFrame, uid_of: pd.Series) -> tuple[pd.Data
     return link_edges, cannot
 
 
+def _peak_rss_mb() -> int:
+    """Peak resident memory of this process so far (VmHWM: unlike ru_maxrss, not inherited from a
+    parent that forked it, e.g. an Airflow worker)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+
+
 def _pair_set(frame: pd.DataFrame) -> set[tuple[int, int]]:
     a, b = frame["l"].to_numpy(dtype=np.int64), frame["r"].to_numpy(dtype=np.int64)
     return set(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True))
@@ -158,10 +172,13 @@ def run_linkage(database_url: str | None = None, progress: Callable[[str], None]
     timings: dict[str, float] = {}
     started = t0 = time.perf_counter()
 
+    peak_mb: dict[str, int] = {}
+
     def lap(name: str) -> None:
         nonlocal t0
         now = time.perf_counter()
         timings[name] = round(now - t0, 2)
+        peak_mb[name] = _peak_rss_mb()
         t0 = now
 
     with psycopg.connect(url, autocommit=True) as conn:
@@ -177,6 +194,7 @@ def run_linkage(database_url: str | None = None, progress: Callable[[str], None]
         finally:
             conn.execute("select pg_advisory_unlock(hashtext(%s))", (store.LOCK_KEY,))
         outcome.summary["timings_seconds"] = {**timings, "total": round(time.perf_counter() - started, 2)}
+        outcome.summary["peak_rss_mb_after"] = peak_mb
         store.finish_run(conn, run_id, "succeeded", outcome.summary["model_version"], outcome.summary)
     say(f"linkage run {run_id} finished in {time.perf_counter() - started:.1f}s")
     summary = dict(outcome.summary)
