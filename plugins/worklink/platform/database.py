@@ -10,8 +10,6 @@ the warehouse URL with the database name ``<name>_airflow``).
 from __future__ import annotations
 
 import os
-from functools import lru_cache
-from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
@@ -61,13 +59,6 @@ def libpq_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-@lru_cache(maxsize=8)
-def engine(url: str):
-    from sqlalchemy import create_engine
-
-    return create_engine(sqlalchemy_url(url), pool_pre_ping=True)
-
-
 def runtime_env(settings: Settings | None = None) -> dict[str, str]:
     """Environment for Airflow, Cosmos and dbt subprocesses so they share one setup.
 
@@ -112,6 +103,3 @@ def runtime_env(settings: Settings | None = None) -> dict[str, str]:
     }
     return env
 
-
-def project_root() -> Path:
-    return load_settings().repo_root
