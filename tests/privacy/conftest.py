@@ -1,7 +1,6 @@
 """The real warehouse database of the session, with data in every layer.
 
-If an earlier test (the end-to-end nightly run) already loaded ``session_db``, that is what gets
-scanned. Run on their own, these tests load a small generated year themselves: every feed through
+Each module loads a small generated year into a database of its own: every feed through
 ``worklink ingest``'s code path, then ``run_linkage``, then ``dbt build`` through ``worklink dbt``.
 """
 
@@ -24,19 +23,18 @@ def _count(conn: psycopg.Connection, sql: str) -> int:
     return conn.execute(sql).fetchone()[0]
 
 
-@pytest.fixture(scope="session")
-def populated_warehouse(session_db, tmp_path_factory) -> str:
-    with psycopg.connect(session_db) as conn:
-        has_raw = _count(conn, "select count(*) from pg_tables where schemaname = 'raw'") > 0 and _count(
-            conn, "select count(*) from information_schema.tables where table_schema = 'raw'"
-                  " and table_name = 'vcse_referrals'") > 0
-    if not has_raw:
-        from worklink.synth import generate
+@pytest.fixture(scope="module")
+def populated_warehouse(module_db, tmp_path_factory) -> str:
+    """A database of this module's own with a small generated year in every layer.
 
-        sample = tmp_path_factory.mktemp("privacy_sample")
-        generate(sample, seed=31, participants=300, defect_rate=0.0)
-        settings = dataclasses.replace(load_settings(), landing_dir=sample / "landing")
-        ingest_paths([sample / "landing"], settings=settings, contracts=load_contracts())
+    (The session database holds whatever earlier tests loaded, e.g. only some feeds.)"""
+    from worklink.synth import generate
+
+    session_db = module_db
+    sample = tmp_path_factory.mktemp("privacy_sample")
+    generate(sample, seed=31, participants=300, defect_rate=0.0)
+    settings = dataclasses.replace(load_settings(), landing_dir=sample / "landing")
+    ingest_paths([sample / "landing"], settings=settings, contracts=load_contracts())
     with psycopg.connect(session_db) as conn:
         has_links = _count(conn, "select count(*) from information_schema.tables where table_schema = 'linkage'"
                                  " and table_name = 'participant_xref'") > 0
