@@ -140,38 +140,18 @@ def db_url(database: str | None, airflow_db: bool) -> None:
     click.echo(libpq_url(url))
 
 
-# ---------------------------------------------------------------------------------- generate
-def _register_generate() -> None:
-    try:
-        from worklink.synth.cli import generate_command
-    except ImportError:  # pragma: no cover - only during development of the generator
-        return
-    main.add_command(generate_command, name="generate")
+# ------------------------------------------------------------- commands owned by subpackages
+# Each subpackage keeps its command next to the code it drives; their modules import only click
+# at the top, so `worklink --help` stays instant.
+from worklink.identity.cli import identity_command  # noqa: E402
+from worklink.linkage.cli import link_command  # noqa: E402
+from worklink.report.cli import report_command  # noqa: E402
+from worklink.synth.cli import generate_command  # noqa: E402
 
-
-_register_generate()
-
-
-def _register_report() -> None:
-    try:
-        from worklink.report.cli import report_command
-    except ImportError:  # pragma: no cover - only during development of the report
-        return
-    main.add_command(report_command, name="report")
-
-
-_register_report()
-
-
-def _register_link() -> None:
-    try:
-        from worklink.linkage.cli import link_command
-    except ImportError:  # pragma: no cover - only during development of linkage
-        return
-    main.add_command(link_command, name="link")
-
-
-_register_link()
+main.add_command(generate_command, name="generate")
+main.add_command(link_command, name="link")
+main.add_command(identity_command, name="identity")
+main.add_command(report_command, name="report")
 
 
 # --------------------------------------------------------------------------------- contracts

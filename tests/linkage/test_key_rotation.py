@@ -71,3 +71,17 @@ def test_rotation_retokenises_raw_and_keeps_participants(keyed, server_admin_url
     new_dwp_key = next(k for k in after["decisions"][0][:2] if k.startswith("dwp:"))
     assert new_dwp_key != dwp_key and new_dwp_key in after["xref"]
     assert after["xref"][new_dwp_key] != after["xref"][referral_key]
+
+
+def test_identity_cli_prints_the_key_fingerprint_and_guards_rotation(keyed):
+    from click.testing import CliRunner
+    from worklink.identity.cli import identity_command
+
+    runner = CliRunner()
+    shown = runner.invoke(identity_command, ["key-id"], catch_exceptions=False)
+    assert shown.exit_code == 0 and shown.output.strip() == key_id()
+    refused = runner.invoke(identity_command, ["rotate-key", "--yes"])  # env key set, no --new-key-env
+    assert refused.exit_code != 0 and "--new-key-env" in refused.output
+    short = runner.invoke(identity_command, ["rotate-key", "--yes", "--new-key-env", "SHORT_KEY"],
+                          env={"SHORT_KEY": "abcd"})
+    assert short.exit_code != 0 and "256 bits" in short.output

@@ -149,7 +149,8 @@ def cluster(n: int, edges: pd.DataFrame, identifiers: dict[str, np.ndarray], can
 
 def extract_link_probabilities(labels: np.ndarray, candidates: pd.DataFrame, source: np.ndarray,
                                is_extract: np.ndarray, nino_stem: np.ndarray, prior_weight: float,
-                               agreeing: set[tuple[int, int]], em_iterations: int = 50) -> tuple[pd.DataFrame, dict]:
+                               agreeing: set[tuple[int, int]], pools: list[str],
+                               em_iterations: int = 50) -> tuple[pd.DataFrame, dict]:
     """Probability that an extract cluster is a referral cluster's person, one-to-one.
 
     The DWP and HMRC extracts hold each person once. So for a referral cluster A the question is
@@ -181,8 +182,16 @@ def extract_link_probabilities(labels: np.ndarray, candidates: pd.DataFrame, sou
     c = candidates[one_side]
     ext = np.where(l_ext[one_side], c["l"].to_numpy(), c["r"].to_numpy())
     ref = np.where(l_ext[one_side], c["r"].to_numpy(), c["l"].to_numpy())
-    c = c.assign(A=labels[ref], D=labels[ext], S=source[ext], log2_bf=c["match_weight"].to_numpy() - prior_weight)
+    # Each extract cluster belongs to one pool: the first extract (in ``pools`` order) it holds a
+    # record of (a person in DWP and HMRC is a DWP person). Using the pool of the cluster, not of
+    # whichever record gave the best pair, keeps equal-scoring pairs from changing the prior.
+    ext_frame = pd.DataFrame({"label": labels[is_extract], "source": source[is_extract]})
+    rank = {s_: i for i, s_ in enumerate(pools)}
+    ext_frame["rank"] = ext_frame["source"].map(rank).fillna(len(rank))
+    pool_of = ext_frame.sort_values(["label", "rank"]).drop_duplicates("label").set_index("label")["source"]
+    c = c.assign(A=labels[ref], D=labels[ext], log2_bf=c["match_weight"].to_numpy() - prior_weight)
     c = c[c["A"] != c["D"]]
+    c = c.assign(S=c["D"].map(pool_of).to_numpy())
     # never a candidate when the two clusters already hold different NI numbers
     has = pd.notna(nino_stem)
     cluster_nino = pd.Series(nino_stem[has], index=labels[has]).groupby(level=0).first()
@@ -197,21 +206,22 @@ def extract_link_probabilities(labels: np.ndarray, candidates: pd.DataFrame, sou
         c = c[~d_has_referrals | ok]
     if c.empty:
         return empty, {}
-    best = c.sort_values(["A", "D", "log2_bf"], ascending=[True, True, False]).drop_duplicates(["A", "D"])
+    best = c.sort_values(["A", "D", "log2_bf", "l", "r"], ascending=[True, True, False, True, True],
+                         kind="stable").drop_duplicates(["A", "D"])
 
     # pi groups: the referral source of A (smallest source name among its referral records)
     ref_frame = pd.DataFrame({"label": labels[~is_extract], "source": source[~is_extract]})
     group_of = ref_frame.groupby("label")["source"].min()
     best = best.assign(G=best["A"].map(group_of).to_numpy())
-    extract_people = pd.DataFrame({"label": labels[is_extract], "S": source[is_extract]}).drop_duplicates()
+    extract_people = pool_of.rename("S").rename_axis("label").reset_index()
     n_people = extract_people["S"].value_counts()
     best["log2_n"] = np.log2(best["S"].map(n_people).astype(float).clip(lower=1)).to_numpy()
     # A clusters of each group that could still gain a record of extract S (do not hold one yet),
     # and extract people of S not yet joined to any referral
     at_risk: dict[tuple[str, str], int] = {}
-    for g, s_ in set(zip(best["G"], best["S"], strict=True)):
+    holding = extract_people["label"].to_numpy()
+    for g, s_ in sorted(set(zip(best["G"], best["S"], strict=True))):
         members = group_of.index[group_of == g].to_numpy()
-        holding = extract_people.loc[extract_people["S"] == s_, "label"].to_numpy()
         at_risk[(g, s_)] = max(1, int(len(members) - np.isin(members, holding).sum()))
     unclaimed = {s_: max(1, int((~np.isin(extract_people.loc[extract_people["S"] == s_, "label"].to_numpy(),
                                           referral_clusters)).sum()))

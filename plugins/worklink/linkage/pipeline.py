@@ -267,7 +267,7 @@ def _run(conn, run_id: int, config: LinkageConfig, retrain: bool, say, lap, timi
     agreeing = set(zip(np.minimum(la, lb).tolist(), np.maximum(la, lb).tolist(), strict=True))
     extract_links, person_prior = extract_link_probabilities(
         first.labels, pairs[touches_extract], records["source_system"].to_numpy(dtype=object), is_extract, nino,
-        prior_weight=float(np.log2(lam / (1 - lam))), agreeing=agreeing)
+        prior_weight=float(np.log2(lam / (1 - lam))), agreeing=agreeing, pools=list(config.person_level_sources))
     accepted_b = extract_links[extract_links["match_probability"] >= accept]
     edges = pd.concat([stage_a, accepted_b[EDGE_COLUMNS]], ignore_index=True).astype({"l": "int64", "r": "int64"})
     clustering = cluster(n, edges, identifiers, cannot_link)
