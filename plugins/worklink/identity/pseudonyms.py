@@ -71,7 +71,7 @@ def tokens(kind: str, values: pd.Series) -> pd.Series:
     """Vectorised-enough token column (HMAC per distinct value; ~1 µs each)."""
     key = _subkey(kind, _master_key())
     uniques = values.dropna().unique()
-    mapping = {v: hmac.new(key, str(v).encode(), hashlib.sha256).hexdigest() for v in uniques}
+    mapping = {v: hmac.digest(key, str(v).encode(), "sha256").hex() for v in uniques}
     return values.map(mapping).astype("str")
 
 

@@ -1,6 +1,7 @@
 """Read one landed file into a frame of canonical text columns, or reject the whole file.
 
-Everything comes out as text (``str`` dtype, missing = NA) with the partner's headers
+Everything comes out as text (``str`` dtype, missing = NA; surrounding spaces are stripped
+in checks.prepare) with the partner's headers
 renamed to canonical names; typing happens in the checks so a bad value becomes a
 row-level issue rather than a crash. ``_row`` is the 1-based data-row number, the
 number partners see in their alerts (the spreadsheet line is ``header_row + _row``).
@@ -135,10 +136,9 @@ def read_landed_file(path: Path, contract: Contract) -> pd.DataFrame:
             "file_unreadable", f"{path.name} could not be read as {contract.file.format}: {exc}"
         ) from None
 
-    frame = _rename_to_canonical(frame, contract, path)
     # A header with no rows is a valid "nothing happened this month" return, not an empty file.
-    for column in frame.columns:
-        frame[column] = frame[column].astype("str").str.strip().replace("", pd.NA)
+    # Cells are cleaned (spaces, blanks) per distinct value in checks.prepare.
+    frame = _rename_to_canonical(frame, contract, path)
     frame.insert(0, ROW, range(1, len(frame) + 1))
     return frame.reset_index(drop=True)
 
@@ -178,4 +178,6 @@ def _rename_to_canonical(frame: pd.DataFrame, contract: Contract, path: Path) ->
     for column in contract.columns:
         if column.name not in frame.columns:
             frame[column.name] = pd.NA
-    return frame[contract.column_names].astype("str")
+    frame = frame[contract.column_names]
+    text = {c: frame[c].astype("str") for c in frame.columns if frame[c].dtype != "str"}
+    return frame.assign(**text) if text else frame
