@@ -24,6 +24,14 @@ class DistinctColumn:
 
     @classmethod
     def of(cls, series: pd.Series) -> DistinctColumn:
+        if isinstance(series.dtype, pd.CategoricalDtype):  # already encoded (the CSV reader does it)
+            codes = series.cat.codes.to_numpy().astype(np.int64)
+            values = pd.Series(series.cat.categories, dtype="str")
+            missing = codes < 0
+            if missing.any():
+                codes[missing] = len(values)
+                values = pd.concat([values, pd.Series([pd.NA], dtype="str")], ignore_index=True)
+            return cls(codes, values)
         codes, uniques = pd.factorize(series, use_na_sentinel=False)
         return cls(codes, pd.Series(uniques, dtype=series.dtype))
 

@@ -9,12 +9,15 @@ number partners see in their alerts (the spreadsheet line is ``header_row + _row
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from worklink.contracts import Contract
 
@@ -77,18 +80,27 @@ def _decode_check(data: bytes, contract: Contract, path: Path) -> None:
         )
 
 
-def _read_csv(data: bytes, contract: Contract) -> pd.DataFrame:
+def _csv_header(data: bytes, contract: Contract) -> list[str]:
     spec = contract.file
-    return pd.read_csv(
+    lines = data[: 1 << 16].decode(spec.encoding, errors="replace").splitlines()
+    rows = list(csv.reader(lines[spec.header_row - 1: spec.header_row], delimiter=spec.delimiter))
+    return rows[0] if rows else []
+
+
+def _read_csv(data: bytes, contract: Contract) -> pd.DataFrame:
+    """Every column as text, dictionary-encoded while parsing (pandas categoricals): the
+    checks then work on each column's distinct values without hashing the rows again."""
+    spec = contract.file
+    table = pacsv.read_csv(
         io.BytesIO(data),
-        dtype=str,
-        keep_default_na=False,
-        na_values=[""],
-        encoding=spec.encoding,
-        sep=spec.delimiter,
-        skiprows=spec.header_row - 1,
-        engine="pyarrow",
+        read_options=pacsv.ReadOptions(encoding=spec.encoding, skip_rows=spec.header_row - 1),
+        parse_options=pacsv.ParseOptions(delimiter=spec.delimiter),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.dictionary(pa.int32(), pa.string()) for name in _csv_header(data, contract)},
+            null_values=[""], strings_can_be_null=True,
+        ),
     )
+    return table.unify_dictionaries().combine_chunks().to_pandas()
 
 
 def _excel_cell_to_text(series: pd.Series) -> pd.Series:
@@ -179,5 +191,7 @@ def _rename_to_canonical(frame: pd.DataFrame, contract: Contract, path: Path) ->
         if column.name not in frame.columns:
             frame[column.name] = pd.NA
     frame = frame[contract.column_names]
-    text = {c: frame[c].astype("str") for c in frame.columns if frame[c].dtype != "str"}
+    # text stays text; categoricals (CSV columns, dictionary-encoded by the reader) stay as they are
+    text = {c: frame[c].astype("str") for c in frame.columns
+            if frame[c].dtype != "str" and not isinstance(frame[c].dtype, pd.CategoricalDtype)}
     return frame.assign(**text) if text else frame
