@@ -240,7 +240,7 @@ def _instrument_item_issues(data: pd.DataFrame, typed: pd.DataFrame, contract: C
 
 @dataclass
 class PreparedFrame:
-    data: pd.DataFrame  # normalised text as it will be stored (ISO dates), plus _row
+    data: pd.DataFrame  # normalised text as it will be stored (ISO dates; categoricals), plus _row
     typed: pd.DataFrame  # parsed values for range/date rules (text columns as in data)
     type_issues: list[pd.DataFrame]
     columns: dict[str, DistinctColumn]  # per column: distinct stored values and each row's value
@@ -274,7 +274,7 @@ def prepare(frame: pd.DataFrame, contract: Contract) -> PreparedFrame:
             typed_values[column.name] = values
             typed[column.name] = distinct.expand(values)
         columns[column.name] = distinct
-        data[column.name] = distinct.expand()
+        data[column.name] = distinct.as_categorical()
         typed.setdefault(column.name, data[column.name])
     return PreparedFrame(pd.DataFrame(data), pd.DataFrame(typed), issues, columns, typed_values)
 
@@ -286,7 +286,7 @@ def cross_feed_order_issues(prepared: PreparedFrame, contract: Contract, lookup)
     among current loaded rows; records it does not know are not judged.
     """
     issues = []
-    ids = prepared.data[contract.record_id_column] if contract.record_id_column else None
+    ids = prepared.data[contract.record_id_column].astype("str") if contract.record_id_column else None
     for rule in contract.cross_feed_order:
         earlier = lookup(rule.table, rule.date, ids.dropna().unique().tolist())
         if earlier.empty:

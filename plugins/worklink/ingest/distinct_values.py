@@ -46,6 +46,12 @@ class DistinctColumn:
         source = self.values if values is None else values
         return source.take(self.codes).reset_index(drop=True)
 
+    def as_categorical(self) -> pd.Series:
+        """Per-row values as a pandas categorical: no string is copied per row (a million-row
+        text column costs its codes, not its bytes); Arrow turns it back into text when writing."""
+        category_codes, categories = pd.factorize(self.values)  # missing -> -1, as Categorical wants
+        return pd.Series(pd.Categorical.from_codes(category_codes[self.codes], categories=categories))
+
     def rows(self, value_mask: pd.Series | np.ndarray) -> np.ndarray:
         """Boolean per row: the row's value is one of those marked in ``value_mask``."""
         mask = np.asarray(value_mask, dtype=bool)

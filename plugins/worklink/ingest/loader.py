@@ -154,6 +154,8 @@ def _copy_binary(cur: psycopg.Cursor, table: sql.Composable, frame: pd.DataFrame
     """COPY a frame in PostgreSQL's binary format (pgpq encodes Arrow columns natively):
     the server skips CSV parsing, ~30% less of its time than the CSV COPY at 1M rows."""
     arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    arrow = pa.table([c.cast(pa.large_string()) if pa.types.is_dictionary(c.type) else c for c in arrow.columns],
+                     names=arrow.column_names)  # categoricals back to text (Arrow, no GIL)
     encoder = pgpq.ArrowToPostgresBinaryEncoder(arrow.schema)
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
     with cur.copy(sql.SQL("copy {} ({}) from stdin with (format binary)").format(table, cols)) as copy:
@@ -453,7 +455,7 @@ def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_pa
     def write(schema: str, frame: pd.DataFrame) -> None:
         partition, columns = partitions[schema]
         with conn.cursor() as cur:
-            _copy_binary(cur, partition, pd.concat([row_numbers, frame[columns].astype("str")], axis=1))
+            _copy_binary(cur, partition, pd.concat([row_numbers, frame[columns]], axis=1))
 
     # One connection, so the writes are serial on the server: identity first (it needs no
     # tokens), raw once the tokens are made; the checks run here meanwhile on the other core.
