@@ -166,7 +166,7 @@ def extract_link_probabilities(labels: np.ndarray, candidates: pd.DataFrame, sou
     one) and cannot be read off records without a NINo, so it is estimated per (referral source,
     extract) by EM: start at 0.5, set pi to the expected share of A clusters that have a match,
     repeat. When D already holds referral records, those must agree with A's (a pair at or above
-    the review threshold, ``agreeing``): a DWP record with only a surname and a date of birth may
+    the review threshold, ``agreeing``): a DWP record with only a surname, DOB and postcode may
     not pull in a referral whose names contradict the rest of D.
 
     Returns (one row per candidate (A, D) with its best pair l, r, match weight and p; the

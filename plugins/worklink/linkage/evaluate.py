@@ -9,10 +9,10 @@ Records without truth (e.g. hand-made test rows) are left out of every figure.
 * **clusters**: B-cubed precision/recall/F1 (per record: how much of its participant is really
   it, and how much of the real person its participant holds), plus the share of people whose
   records form exactly one participant with nothing else in it;
-* **linkable pairs**: some true pairs carry no shared information at all. An HMRC record holds only
-  a NINo and a date of birth, and ICB referrals never hold a NINo, so a WorkWell resident in work
-  but not on benefits has an ICB record and an HMRC record that nothing but the date of birth
-  connects. Two records of one person are *linkable* when a chain of their person's records joins
+* **linkable pairs**: some true pairs carry no shared information at all (a referral whose family
+  name and date of birth were not recorded, and the person's DWP record, which holds no given name,
+  at another address; or, with extracts that hold no names, an ICB referral and an HMRC record that
+  share only a date of birth). Two records of one person are *linkable* when a chain of their person's records joins
   them, each step sharing a valid NHS number or NINo, or both records having the same kind of name
   (given or family) and both a date of birth or both a postcode (a given name on one and only a family name on the other is not a shared
   name). Recall and F1 are also given against linkable pairs only (precision is the

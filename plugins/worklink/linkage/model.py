@@ -28,7 +28,7 @@ from worklink.linkage.config import LinkageConfig
 
 MODEL_COLUMNS = [
     "unique_id", "first_name", "first_name_canonical", "surname", "surname_initial", "full_name", "dob",
-    "postcode", "sex", "nhs_number", "nino_stem",
+    "postcode", "sex", "nhs_number", "nino_stem", "birth_year", "postcode_district",
 ]
 COMPARISON_NAMES = ["name", "family_name_only", "given_name_only", "dob", "postcode", "sex", "nhs_number",
                     "nino_stem"]

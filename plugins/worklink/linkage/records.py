@@ -73,25 +73,37 @@ REFERRAL_SQL = {
     """,
 }
 
-# One record per NINo: the most frequent (date of birth, surname) among the person's current rows.
+# One record per NINo: the most frequent (date of birth, names, postcode) among the person's current
+# rows (RTI rows carry the name and postcode each employer's payroll holds; DWP the address it holds).
+# {first_name}, {surname}, {postcode}: the vault column, or null where an older delivery's table has none.
 EXTRACT_SQL = {
     "dwp_benefit_months": ("dwp", """
-        select distinct on (nino) nino, dob, surname, extract_period from (
-            select nino, date_of_birth as dob, surname, max(_period) as extract_period, count(*) as n
+        select distinct on (nino) nino, dob, first_name, surname, postcode, extract_period from (
+            select nino, date_of_birth as dob, {first_name} as first_name, {surname} as surname,
+                   {postcode} as postcode, max(_period) as extract_period, count(*) as n
               from identity.dwp_benefit_months
              where _is_current and nino is not null
-             group by nino, date_of_birth, surname) g
-         order by nino, n desc, dob, surname
+             group by 1, 2, 3, 4, 5) g
+         order by nino, n desc, dob, first_name, surname, postcode
     """),
     "hmrc_pay_events": ("hmrc", """
-        select distinct on (nino) nino, dob, null::text as surname, extract_period from (
-            select nino, date_of_birth as dob, max(_period) as extract_period, count(*) as n
+        select distinct on (nino) nino, dob, first_name, surname, postcode, extract_period from (
+            select nino, date_of_birth as dob, {first_name} as first_name, {surname} as surname,
+                   {postcode} as postcode, max(_period) as extract_period, count(*) as n
               from identity.hmrc_pay_events
              where _is_current and nino is not null
-             group by nino, date_of_birth) g
-         order by nino, n desc, dob
+             group by 1, 2, 3, 4, 5) g
+         order by nino, n desc, dob, first_name, surname, postcode
     """),
 }
+EXTRACT_IDENTIFIERS = {"first_name": "forename", "surname": "surname", "postcode": "postcode"}
+
+
+def _extract_query(conn: psycopg.Connection, table: str, template: str) -> str:
+    present = {r[0] for r in conn.execute(
+        "select column_name from information_schema.columns where table_schema = 'identity' and table_name = %s",
+        (table,)).fetchall()}
+    return template.format(**{k: (v if v in present else "null::text") for k, v in EXTRACT_IDENTIFIERS.items()})
 
 
 def read_frame(conn: psycopg.Connection, query: str) -> pd.DataFrame:
@@ -164,9 +176,10 @@ def extract_source_records(conn: psycopg.Connection, progress: Callable[[str], N
             frame = read_frame(conn, query)
             say(f"read {len(frame):,} records from {table}")
             parts.append(frame)
-    for table, (system, query) in EXTRACT_SQL.items():
+    for table, (system, template) in EXTRACT_SQL.items():
         if not (_exists(conn, "raw", table) and _exists(conn, "identity", table)):
             continue
+        query = _extract_query(conn, table, template)
         if keys is not None:
             wanted = {k.split(":", 1)[1] for k in keys if k.startswith(system + ":")}
             if not wanted:
@@ -187,8 +200,6 @@ def extract_source_records(conn: psycopg.Connection, progress: Callable[[str], N
         frame["source_record_key"] = system + ":" + tokens("ni_number", frame["nino"])
         frame["record_date"] = None
         frame["sex"] = None
-        frame["first_name"] = None
-        frame["postcode"] = None
         frame["nhs_number"] = None
         say(f"read {len(frame):,} people from {table}")
         parts.append(frame)
@@ -235,6 +246,9 @@ def clean_records(raw: pd.DataFrame) -> pd.DataFrame:
     out["full_name"] = pd.Series(full, dtype=object)
     out["dob"] = _by_unique(raw["dob"], vault.clean_date_of_birth)
     out["postcode"] = _by_unique(raw["postcode"], vault.clean_postcode)
+    # blocking keys only (in memory, never written): birth year and postcode district
+    out["birth_year"] = _by_unique(out["dob"], lambda v: v.str.slice(0, 4))
+    out["postcode_district"] = _by_unique(out["postcode"], lambda v: v.str.split(" ").str[0])
     out["nhs_number"] = _by_unique(raw["nhs_number"], vault.clean_nhs_number)
     out["nino_stem"] = _by_unique(raw["nino"], vault.nino_stem)
     out["extract_period"] = out["extract_period"].where(out["extract_period"].notna(), None)

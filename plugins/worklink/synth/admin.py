@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from . import params as P
-from .population import DAY
+from .population import DAY, vary_identity
 
 MONTHS = np.arange(np.datetime64("2024-10"), np.datetime64("2026-04"))  # 18 months
 N_MONTHS = len(MONTHS)
@@ -47,7 +47,8 @@ def dwp_extract(rng: np.random.Generator, pop: pd.DataFrame) -> tuple[pd.DataFra
 
     Returns (rows, person_id of each row).
 
-    ``pop`` columns: person_id, nino, date_of_birth, surname, status (economic status or "comparison"),
+    ``pop`` columns: person_id, nino, date_of_birth, surname, postcode (the address DWP holds), status
+    (economic status or "comparison"),
     priority_group ("comparison" for the comparison population), carer_hours_per_week, ref_month,
     job_month (first new-job month index, NEVER if none), job_hours.
     """
@@ -106,6 +107,7 @@ def dwp_extract(rng: np.random.Generator, pop: pd.DataFrame) -> tuple[pd.DataFra
             "nino": np.repeat(pop["nino"].to_numpy(dtype=object)[order], N_MONTHS),
             "date_of_birth": np.repeat(dob.astype(object)[order], N_MONTHS),
             "surname": np.repeat(pop["surname"].to_numpy(dtype=object)[order], N_MONTHS),
+            "postcode": np.repeat(pop["postcode"].to_numpy(dtype=object)[order], N_MONTHS),
             "month": np.tile(MONTHS.astype(str).astype(object), k),
             "uc_claimant": yn[on_uc[order].ravel().astype(int)],
             "uc_conditionality_regime": regimes[reg[order].ravel()],
@@ -123,10 +125,31 @@ def hmrc_extract(rng: np.random.Generator, jobs: pd.DataFrame) -> tuple[pd.DataF
 
     Returns (rows, person_id of each row).
 
-    ``jobs`` columns: person_id, nino, date_of_birth, start_date, end_date, hours_per_week,
-    hourly_pay_gbp, self_employed, employer_ref, pay_frequency, zero_hours.
+    ``jobs`` columns: person_id, nino, date_of_birth, first_name, last_name, postcode,
+    previous_postcode, start_date, end_date, hours_per_week, hourly_pay_gbp, self_employed,
+    employer_ref, pay_frequency, zero_hours.
+
+    Like a real RTI Full Payment Submission, each row carries the employee's name and postcode as
+    the employer's payroll holds them (one spelling per job): mostly the legal name, sometimes a
+    nickname or a keying error; a mover's employer may still hold the previous postcode.
     """
     jobs = jobs[(jobs["self_employed"] != "Y") & jobs["nino"].notna()].reset_index(drop=True)
+    fore, sur, _ = vary_identity(
+        rng,
+        jobs["first_name"].to_numpy(dtype=object),
+        jobs["last_name"].to_numpy(dtype=object),
+        jobs["date_of_birth"].to_numpy(),
+        nickname=0.05,
+        typo=0.02,
+        case=0.10,
+        swap=0.003,
+        missing=0.005,
+    )
+    prev = jobs["previous_postcode"].to_numpy(dtype=object)
+    postcode = jobs["postcode"].to_numpy(dtype=object).copy()
+    old = pd.notna(prev) & (rng.random(len(jobs)) < 0.5)
+    postcode[old] = prev[old]
+    postcode[rng.random(len(jobs)) < 0.02] = None
     start = jobs["start_date"].to_numpy().astype("datetime64[D]")
     end = jobs["end_date"].to_numpy().astype("datetime64[D]")
     ws = np.maximum(start, P.WW_START)
@@ -160,6 +183,9 @@ def hmrc_extract(rng: np.random.Generator, jobs: pd.DataFrame) -> tuple[pd.DataF
             "date_of_birth": np.datetime_as_string(
                 jobs["date_of_birth"].to_numpy().astype("datetime64[D]"), unit="D"
             ).astype(object)[rep],
+            "forename": fore[rep],
+            "surname": sur[rep],
+            "postcode": postcode[rep],
             "employer_ref": jobs["employer_ref"].to_numpy(dtype=object)[rep],
             "payment_date": np.datetime_as_string(pay_date, unit="D").astype(object),
             "pay_frequency": jobs["pay_frequency"].to_numpy(dtype=object)[rep],

@@ -103,6 +103,7 @@ def generate(
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(9)]
     r_people, r_etb, r_ww, r_events, r_vary, r_admin, r_defects, r_cmp, r_jobs = streams
     names = pool_mod.build_name_pools(seed)
+    issued: dict[str, set] = {"nhs_number": set(), "ni_number": set()}  # identifiers are unique per person
 
     n_ww = int(round(participants * rates.share_workwell_bwd))
     n_etb = participants - n_ww
@@ -132,6 +133,7 @@ def generate(
         female_share=0.58,
         rates=rates,
         margin_days=(46, 151),
+        issued=issued,
     )
     etb_attr = etb_person_attributes(r_etb, home)
     etb_pa = pd.concat([etb_persons, etb_attr], axis=1)
@@ -152,6 +154,7 @@ def generate(
         districts=ww_districts.astype(object),
         female_share=0.5,
         rates=rates,
+        issued=issued,
     )
     ww_attr = ww_person_attributes(r_ww, n_ww)
     ww_pa = pd.concat([ww_persons, ww_attr], axis=1)
@@ -174,6 +177,7 @@ def generate(
         districts=cmp_districts,
         female_share=0.5,
         rates=rates,
+        issued=issued,
     )
 
     # ------------------------------------------------------------------------------------ trajectories
@@ -234,7 +238,9 @@ def generate(
         [j.assign(person_idx=j["person_idx"] + offsets[c], new_job=nj) for j, c, nj in job_parts],
         ignore_index=True,
     )
-    jobs = jobs.join(persons_all[["person_id", "ni_number", "date_of_birth"]], on="person_idx")
+    identity_cols = ["person_id", "ni_number", "date_of_birth", "first_name", "last_name", "postcode",
+                     "previous_postcode"]
+    jobs = jobs.join(persons_all[identity_cols], on="person_idx")
     jobs = jobs.rename(columns={"ni_number": "nino"})
 
     # ------------------------------------------------------------------------------------ DWP population
@@ -262,6 +268,12 @@ def generate(
             "nino": persons_all["ni_number"],
             "date_of_birth": persons_all["date_of_birth"],
             "surname": persons_all["last_name"].str.upper(),
+            # the address DWP holds: a mover's may still be the previous one
+            "postcode": np.where(
+                persons_all["previous_postcode"].notna() & (r_admin.random(len(persons_all)) < 0.3),
+                persons_all["previous_postcode"],
+                persons_all["postcode"],
+            ),
             "status": status,
             "priority_group": prio,
             "carer_hours_per_week": hours,

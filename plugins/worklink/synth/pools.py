@@ -362,8 +362,71 @@ def _cp1252_ok(name: str) -> bool:
     return True
 
 
+# The most common surnames in England and Wales, most common first (rank order from published
+# surname frequency lists; frequencies themselves are modelled in surname_pool).
+COMMON_SURNAMES = (
+    "Smith Jones Williams Taylor Brown Davies Evans Wilson Thomas Johnson Roberts Robinson Thompson "
+    "Wright Walker White Edwards Hughes Green Hall Lewis Harris Clarke Jackson Wood Turner Martin "
+    "Cooper Hill Ward Morris Moore Clark Lee King Baker Harrison Morgan Allen James Scott Phillips "
+    "Watson Davis Parker Price Bennett Young Griffiths Mitchell Kelly Cook Carter Richardson Bailey "
+    "Collins Bell Shaw Murphy Miller Cox Richards Marshall Anderson Simpson Ellis Adams Wilkinson "
+    "Foster Chapman Powell Webb Rogers Gray Mason Hunt Campbell Matthews Owen Palmer Holmes Mills "
+    "Barnes Knight Lloyd Butler Russell Barker Fisher Stevens Jenkins Murray Dixon Harvey"
+).split()
+# Morphemes of English place-name and occupational surnames, combined into rare synthetic surnames
+# (Ashworth, Bradshaw, Hollinrake-like): not real people's names, but shaped like them.
+_SURNAME_HEADS = (
+    "Ash Ain Ack Ald Alt Arn Ather Back Bag Bain Bal Bard Barn Bas Bed Bel Berk Bick Bir Black Blen "
+    "Bol Bon Bot Brad Bram Brig Brock Brom Brook Bud Bur Cad Cal Cam Car Cart Chad Chap Chat Chel "
+    "Chis Clay Cliff Cold Col Cop Cot Crab Crag Craw Crom Cul Dal Dar Dean Den Dew Dod Dun Eas Eck "
+    "Ed Ell Elm Ems Fair Farn Fen Fil Flet Ford Fox Gar Gil Glad Gods Gold Gras Grim Hab Had Hal "
+    "Ham Hard Hart Has Haw Hay Hem Hes Hey Hil Hol Hor Hud Hun Ick Ing Jep Kel Ken Kers Kil Kirk "
+    "Kn Lam Lang Lat Led Lil Lin Lis Lock Long Low Lud Mal Man Mar Mel Mid Mil Mor Moss Mot Nab "
+    "New Nor Not Oak Old Orm Ot Over Pad Par Pem Pen Pick Pil Pol Pres Rad Rains Rams Rath Raw Red "
+    "Rid Ring Rish Rod Ros Roth Row Rud Sal Sand Scar Shel Shep Sher Shire Sid Skel Slat Small "
+    "Snow Sowr Spen Stan Stock Stor Sud Sut Swin Tal Tat Ten Thorn Thur Tod Trow Tun Up Wad Wal "
+    "War Wat Wes Whit Wick Wig Wil Win Wins Wood Wor Wrig Yar Yate"
+).split()
+_SURNAME_TAILS = (
+    "ley ton worth field ford by ham well wood shaw croft hurst dale bridge stone combe bury wick "
+    "thorpe more ridge land low den cliffe house gate er son ington holme brook ett en ock ington "
+    "stall bottom ham man hall wright lock rake sall"
+).split()
+
+
+def surname_pool(common: list[str], seed: int, n_synthetic: int = 30_000) -> tuple[np.ndarray, np.ndarray]:
+    """Surnames and their frequencies: a few very common names, thousands of rare ones.
+
+    Rank r (1 = most common) has frequency proportional to 1 / (r + 8) ** 0.9 over ~31,000 names:
+    the most common ~0.9% of people, the top 100 ~23%, the top 1,000 ~48%, the top 5,000 ~70%,
+    and the rest in a long tail of rare names, roughly the shape of the surname distribution of
+    England and Wales. Ranks: COMMON_SURNAMES in order, then ``common`` (Faker's en_GB/en_US
+    surnames) shuffled, then synthetic surnames (morpheme + morpheme), shuffled.
+    """
+    rng = np.random.default_rng([seed, 31])
+    head = list(dict.fromkeys(COMMON_SURNAMES))
+    known = set(head)
+    middle = sorted({n for n in common if n not in known})
+    middle = [middle[i] for i in rng.permutation(len(middle))]
+    known |= set(middle)
+    two = {h + t for h in _SURNAME_HEADS for t in _SURNAME_TAILS}
+    three = {h + m + t for h in _SURNAME_HEADS for m in ("in", "er", "ing", "en") for t in _SURNAME_TAILS}
+    made = sorted(two - known)
+    made = [made[i] for i in rng.permutation(len(made))]
+    extra = sorted(three - two - known)
+    made += [extra[i] for i in rng.permutation(len(extra))]
+    made = made[:n_synthetic]
+    names = np.array(head + middle + made, dtype=object)
+    rank = np.arange(1, len(names) + 1)
+    weight = 1.0 / (rank + 8.0) ** 0.9
+    return names, weight / weight.sum()
+
+
 def build_name_pools(seed: int) -> dict[str, np.ndarray]:
-    """Draw deterministic en_GB name pools from Faker (a few thousand calls in total)."""
+    """Draw deterministic en_GB name pools from Faker (a few thousand calls in total).
+
+    ``last`` (with frequencies ``last_p``) is drawn by frequency; first names uniformly.
+    """
     fake = Faker("en_GB")
     fake.seed_instance(seed)
     female = {fake.first_name_female() for _ in range(1500)} | set(_FORMAL_FEMALE)
@@ -372,10 +435,12 @@ def build_name_pools(seed: int) -> dict[str, np.ndarray]:
     fake_us = Faker("en_US")  # widen the surname pool (en_GB has ~500 surnames)
     fake_us.seed_instance(seed)
     last |= {fake_us.last_name() for _ in range(3000)}
+    surnames, surname_p = surname_pool(sorted(n for n in last if _cp1252_ok(n)), seed)
     pools = {
         "F": np.array(sorted(n for n in female if _cp1252_ok(n)), dtype=object),
         "M": np.array(sorted(n for n in male if _cp1252_ok(n)), dtype=object),
-        "last": np.array(sorted(n for n in last if _cp1252_ok(n)), dtype=object),
+        "last": surnames,
+        "last_p": surname_p,
     }
     return pools
 

@@ -60,11 +60,17 @@ def make_postcodes(rng: np.random.Generator, districts: np.ndarray) -> np.ndarra
     return districts.astype(object) + " " + sector + unit
 
 
-def make_nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Unique, mod-11-valid NHS numbers in the 999 range NHS England reserves for test data."""
+def make_nhs_numbers(rng: np.random.Generator, n: int, seen: set[int] | None = None) -> np.ndarray:
+    """Unique, mod-11-valid NHS numbers in the 999 range NHS England reserves for test data.
+
+    ``seen`` (updated in place) holds numbers already issued, so several calls never share one: a
+    real NHS number belongs to one person. The range holds ~909,000 valid numbers.
+    """
     weights = np.arange(10, 1, -1)
     out: list[np.ndarray] = []
-    seen: set[int] = set()
+    seen = set() if seen is None else seen
+    if n > 900_000 - len(seen):
+        raise ValueError("the 999 test range has too few NHS numbers left for this many people")
     need = n
     while need > 0:
         body = rng.integers(0, 1_000_000, size=int(need * 1.3) + 10)
@@ -94,19 +100,23 @@ _NINO_PREFIXES = [
 ]
 
 
-def make_ninos(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Unique valid NINos (prefix rules respected, suffix A-D)."""
+def make_ninos(rng: np.random.Generator, n: int, seen: set[str] | None = None) -> np.ndarray:
+    """Unique valid NINos (prefix rules respected, suffix A-D).
+
+    Unique without the suffix too (the suffix is not part of the number; linkage compares stems), and
+    never one in ``seen`` (updated in place), so several calls never give two people one NINo.
+    """
     prefixes = np.array(_NINO_PREFIXES, dtype=object)
     result: list[str] = []
-    seen: set[str] = set()
+    seen = set() if seen is None else seen
     while len(result) < n:
         m = (n - len(result)) * 2 + 10
         pre = prefixes[rng.integers(0, len(prefixes), m)]
         num = np.char.zfill(rng.integers(0, 1_000_000, m).astype(str), 6).astype(object)
         suf = np.array(list("ABCD"), dtype=object)[rng.integers(0, 4, m)]
-        for x in (pre + num + suf).tolist():
-            if x not in seen:
-                seen.add(x)
+        for stem, x in zip((pre + num).tolist(), (pre + num + suf).tolist(), strict=True):
+            if stem not in seen:
+                seen.add(stem)
                 result.append(x)
                 if len(result) == n:
                     break
@@ -138,8 +148,14 @@ def make_persons(
     female_share: float,
     rates: P.Rates,
     margin_days: tuple[int, int] = (0, 0),
+    issued: dict[str, set] | None = None,
 ) -> pd.DataFrame:
-    """True identities for ``n`` people. ``anchor`` is the date at which the age range applies."""
+    """True identities for ``n`` people. ``anchor`` is the date at which the age range applies.
+
+    ``issued`` ({"nhs_number": set, "ni_number": set}, updated in place) carries the identifiers
+    already given to people made by earlier calls: every person's NHS number and NINo is unique.
+    """
+    issued = {"nhs_number": set(), "ni_number": set()} if issued is None else issued
     sex = np.where(rng.random(n) < female_share, "F", "M").astype(object)
     eth = rng.choice(
         len(pool_mod.ETHNICITIES),
@@ -151,7 +167,8 @@ def make_persons(
         names["F"][rng.integers(0, len(names["F"]), n)],
         names["M"][rng.integers(0, len(names["M"]), n)],
     ).astype(object)
-    last = names["last"][rng.integers(0, len(names["last"]), n)].astype(object)
+    # surnames by their frequency (a few very common, a long tail of rare ones: pools.surname_pool)
+    last = names["last"][rng.choice(len(names["last"]), size=n, p=names["last_p"])].astype(object)
     u = rng.random(n)
     for eth_idx, (special, prob) in pool_mod.ETHNICITY_NAME_POOL.items():
         m = (eth == eth_idx) & (u < prob)
@@ -169,9 +186,9 @@ def make_persons(
     postcode = make_postcodes(rng, districts)
     moved = rng.random(n) < rates.moved_postcode
     prev = np.where(moved, make_postcodes(rng, districts[rng.permutation(n)]), None)
-    nhs = make_nhs_numbers(rng, n)
+    nhs = make_nhs_numbers(rng, n, issued["nhs_number"])
     nhs[rng.random(n) >= rates.has_nhs_number] = None
-    nino = make_ninos(rng, n)
+    nino = make_ninos(rng, n, issued["ni_number"])
     nino[rng.random(n) >= rates.has_nino] = None
     # Ofcom drama ranges: 07700 900000-900999, 0161 496 0000-0999, 01632 960000-960999.
     k = rng.integers(0, 1000, n).astype(str)

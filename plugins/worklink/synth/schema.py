@@ -91,6 +91,7 @@ DWP_COLUMNS = [
     "nino",
     "date_of_birth",
     "surname",
+    "postcode",
     "month",
     "uc_claimant",
     "uc_conditionality_regime",
@@ -102,6 +103,9 @@ DWP_COLUMNS = [
 HMRC_COLUMNS = [
     "nino",
     "date_of_birth",
+    "forename",
+    "surname",
+    "postcode",
     "employer_ref",
     "payment_date",
     "pay_frequency",
