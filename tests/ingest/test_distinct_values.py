@@ -76,3 +76,20 @@ def test_per_value_validation_equals_whole_file_validation(defective_year):
             files_with_duplicates += bool(expected.any())
     # the comparison saw real failures and duplicates, not only clean files
     assert compared > 50 and failing_files >= 5 and files_with_duplicates >= 1
+
+
+def test_an_expectation_on_a_share_of_rows_is_judged_on_every_row():
+    import great_expectations as gx
+
+    contract = next(c for c in load_contracts() if c.key == "dwp__benefits")
+    rows = pd.DataFrame({name: pd.Series(["x"] * 100, dtype="str") for name in contract.column_names})
+    rows["surname"] = pd.Series(["SMITH"] * 95 + [None] * 5, dtype="str")  # 95% filled
+    rows.insert(0, ROW, range(1, 101))
+    prepared = prepare(rows, contract)
+    # on distinct values the column is half empty ('SMITH', missing): only whole rows say 95%
+    suite = gx.ExpectationSuite(name="share", expectations=[
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="surname", mostly=0.9, meta={"rule_id": "required"})])
+    assert run_gx_suite(prepared, suite, contract) == []
+    strict = gx.ExpectationSuite(name="all", expectations=[
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="surname", meta={"rule_id": "required"})])
+    assert sorted(_issue_set(run_gx_suite(prepared, strict, contract)))[0][0] == 96

@@ -174,7 +174,10 @@ def run_gx_suite(prepared: PreparedFrame, suite, contract: Contract, whole_file:
     """
     import great_expectations as gx
 
-    per_value = not whole_file and all(e.expectation_type in PER_VALUE_EXPECTATIONS for e in suite.expectations)
+    # `mostly` < 1 judges a share of rows, which distinct values cannot answer
+    per_value = not whole_file and all(
+        e.expectation_type in PER_VALUE_EXPECTATIONS and getattr(e, "mostly", 1) in (None, 1)
+        for e in suite.expectations)
     frame = _domain_frame(prepared) if per_value else prepared.typed
     batch = _gx_batch_definition().get_batch(batch_parameters={"dataframe": frame})
     quick = batch.validate(suite, result_format={"result_format": "BOOLEAN_ONLY"})
