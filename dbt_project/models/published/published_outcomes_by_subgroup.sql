@@ -6,15 +6,7 @@
                  'earnings_outcome_13_weeks_due', 'earnings_outcome_13_weeks',
                  'earnings_outcome_26_weeks_due', 'earnings_outcome_26_weeks', 'ips_threshold_outcomes',
                  'self_employment_starts', 'progression_outcomes', 'moved_into_work'] %}
-{% set rate_bases = {
-    'job_start_rate': ('job_starts', 'starters'),
-    'sustained_13_weeks_rate': ('sustained_13_weeks', 'sustained_13_weeks_due'),
-    'sustained_26_weeks_rate': ('sustained_26_weeks', 'sustained_26_weeks_due'),
-    'earnings_outcome_13_weeks_rate': ('earnings_outcome_13_weeks', 'earnings_outcome_13_weeks_due'),
-    'earnings_outcome_26_weeks_rate': ('earnings_outcome_26_weeks', 'earnings_outcome_26_weeks_due'),
-    'progression_rate': ('progression_outcomes', 'starters'),
-    'moved_into_work_rate': ('moved_into_work', 'starters_not_in_work_at_referral'),
-} %}
+{% set rate_bases = outcome_rates() %}
 {% set ratios = {} %}
 {% for rate, (numerator, denominator) in rate_bases.items() %}
     {% do ratios.update({rate: (numerator, denominator, 'rate')}) %}

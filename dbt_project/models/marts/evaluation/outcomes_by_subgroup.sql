@@ -21,15 +21,7 @@
     'delivery_partner': 'lead_partner_id',
     'service_variant': "lead_partner_id || ':' || coalesce(service_variant, 'not_recorded')",
 } %}
-{% set rates = {
-    'job_start_rate': ('job_starts', 'starters'),
-    'sustained_13_weeks_rate': ('sustained_13_weeks', 'sustained_13_weeks_due'),
-    'sustained_26_weeks_rate': ('sustained_26_weeks', 'sustained_26_weeks_due'),
-    'earnings_outcome_13_weeks_rate': ('earnings_outcome_13_weeks', 'earnings_outcome_13_weeks_due'),
-    'earnings_outcome_26_weeks_rate': ('earnings_outcome_26_weeks', 'earnings_outcome_26_weeks_due'),
-    'progression_rate': ('progression_outcomes', 'starters'),
-    'moved_into_work_rate': ('moved_into_work', 'starters_not_in_work_at_referral'),
-} %}
+{% set rates = outcome_rates() %}
 with
 
 episodes as (

@@ -1,0 +1,14 @@
+{#- The outcome rates reported by subgroup: rate -> (numerator count, denominator count).
+    One definition for the analysis mart (outcomes_by_subgroup computes them) and the published
+    table (disclosure control suppresses each rate with its numerator and denominator). -#}
+{% macro outcome_rates() %}
+    {{ return({
+        'job_start_rate': ('job_starts', 'starters'),
+        'sustained_13_weeks_rate': ('sustained_13_weeks', 'sustained_13_weeks_due'),
+        'sustained_26_weeks_rate': ('sustained_26_weeks', 'sustained_26_weeks_due'),
+        'earnings_outcome_13_weeks_rate': ('earnings_outcome_13_weeks', 'earnings_outcome_13_weeks_due'),
+        'earnings_outcome_26_weeks_rate': ('earnings_outcome_26_weeks', 'earnings_outcome_26_weeks_due'),
+        'progression_rate': ('progression_outcomes', 'starters'),
+        'moved_into_work_rate': ('moved_into_work', 'starters_not_in_work_at_referral'),
+    }) }}
+{% endmacro %}
