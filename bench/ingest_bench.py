@@ -41,22 +41,30 @@ def loadavg() -> str:
 BENCH_DB = "worklink_bench"
 
 
+def _process_cpu(pid: int | str) -> float | None:
+    """User + system CPU seconds of a live process, or None once it has gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _backend_cpu(database: str) -> dict[int, float]:
     """CPU seconds so far of each live PostgreSQL backend connected to ``database`` (found by
     the process title PostgreSQL sets: 'postgres: <user> <database> <host> ...')."""
-    ticks = os.sysconf("SC_CLK_TCK")
     found = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
-            if len(title) < 3 or title[0] != "postgres:" or title[2] != database:
-                continue
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        found[int(proc.name)] = (int(fields[11]) + int(fields[12])) / ticks
+        if len(title) >= 3 and title[0] == "postgres:" and title[2] == database:
+            cpu = _process_cpu(proc.name)
+            if cpu is not None:
+                found[int(proc.name)] = cpu
     return found
 
 
@@ -70,8 +78,6 @@ def measured(work, database: str = BENCH_DB):
     seen: dict[int, tuple[float, float]] = {}  # pid -> (CPU at first sight, latest CPU)
     stop = threading.Event()
 
-    ticks = os.sysconf("SC_CLK_TCK")
-
     def sample() -> None:
         rounds = 0
         while not stop.wait(0.02):
@@ -80,11 +86,9 @@ def measured(work, database: str = BENCH_DB):
                 for pid, cpu in _backend_cpu(database).items():
                     seen[pid] = (seen.get(pid, (0.0, cpu))[0], cpu)  # new backend: started during the work
             for pid, (first, _) in list(seen.items()):
-                try:
-                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                seen[pid] = (first, (int(fields[11]) + int(fields[12])) / ticks)
+                cpu = _process_cpu(pid)
+                if cpu is not None:
+                    seen[pid] = (first, cpu)
 
     sample_once = _backend_cpu(database)
     for pid, cpu in sample_once.items():

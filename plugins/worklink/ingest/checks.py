@@ -19,7 +19,7 @@ import pandas as pd
 
 from worklink.contracts import PROGRAMME_START, Contract
 from worklink.identifiers import valid_nhs_number_mask
-from worklink.ingest.distinct_values import DistinctColumn
+from worklink.ingest.distinct_values import DistinctColumn, first_rows
 from worklink.ingest.reader import ROW
 
 ISSUE_COLUMNS = [ROW, "column_name", "rule_id", "severity", "message"]
@@ -318,8 +318,7 @@ def _duplicate_rows(prepared: PreparedFrame) -> tuple[np.ndarray, np.ndarray] | 
         value_hash = pd.util.hash_array(column.values.to_numpy(dtype=object, na_value=None), categorize=False)
         row_hash = row_hash * np.uint64(1_000_003) ^ value_hash[column.codes]
     codes, _ = pd.factorize(row_hash)
-    first_of_code = np.flatnonzero(codes > np.maximum.accumulate(np.concatenate([[-1], codes[:-1]])))
-    first = first_of_code[codes]
+    first = first_rows(codes)[codes]
     candidate = np.flatnonzero(first != np.arange(len(codes)))
     if not len(candidate):
         return None

@@ -66,16 +66,20 @@ def distinct_combinations(columns: list[DistinctColumn]) -> DistinctColumn:
     """
     if not columns:
         raise ValueError("no columns")
-    n = len(columns[0].codes)
     # Fold the columns in one at a time: (codes so far, next column's code) -> one code. Both
-    # are below n, so the pair fits an int64 and each step is one integer factorize.
+    # are below the number of rows, so the pair fits an int64 and each step is one integer factorize.
     codes = np.asarray(columns[0].codes, dtype=np.int64)
     for column in columns[1:]:
         width = max(len(column.values), 1)
         codes, _ = pd.factorize(codes * width + column.codes, use_na_sentinel=False)
     if len(columns) == 1:
         codes, _ = pd.factorize(codes, use_na_sentinel=False)
-    # factorize numbers combinations in order of first appearance: a combination's first row
-    # is where the running maximum of the codes steps up
-    steps = codes > np.maximum.accumulate(np.concatenate([[-1], codes[:-1]])) if n else np.zeros(0, bool)
-    return DistinctColumn(codes, pd.Series(np.flatnonzero(steps)))
+    return DistinctColumn(codes, pd.Series(first_rows(codes)))
+
+
+def first_rows(codes: np.ndarray) -> np.ndarray:
+    """Position of each code's first row, for codes numbered in order of first appearance
+    (as ``pd.factorize`` numbers them): where the running maximum of the codes steps up."""
+    if not len(codes):
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(codes > np.maximum.accumulate(np.concatenate([[-1], codes[:-1]])))
