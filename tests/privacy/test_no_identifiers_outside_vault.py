@@ -24,6 +24,7 @@ import psycopg
 import pytest
 from psycopg import sql
 from worklink.identifiers import POSTCODE_PATTERN, valid_nhs_number_mask
+from worklink.identity import identity_join
 
 IDENTIFIER_WORDS = re.compile(
     r"(^|_)(nhs_number|nhs_no|ni_number|nino|forename|surname|first_name|last_name|full_name|date_of_birth|dob|"
@@ -182,8 +183,8 @@ def raw_date_of_birth_rows(conn: psycopg.Connection) -> list[str]:
             if column.startswith("_"):
                 continue
             n = conn.execute(sql.SQL(
-                "select count(*) from {} r join {} i using (_file_id, _source_row_number)"
-                " where r.{}::text = i.date_of_birth").format(
+                "select count(*) from {} r join {} i on " + identity_join()
+                + " where r.{}::text = i.date_of_birth").format(
                 sql.Identifier("raw", table), sql.Identifier("identity", table), sql.Identifier(column))).fetchone()[0]
             if n:
                 found.append(f"raw.{table}.{column}: {n} rows")

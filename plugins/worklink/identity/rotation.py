@@ -8,8 +8,9 @@ token. Rotation therefore:
 
 1. computes the new token of every distinct identifier held in ``identity`` (the only place the
    identifiers are), exactly as ingestion does (``worklink.ingest.loader.pseudonym_columns``);
-2. rewrites the token columns of every ``raw`` table in one transaction, matching rows by
-   ``(_file_id, _source_row_number)`` (superseded rows too, so history stays joinable);
+2. rewrites the token columns of every ``raw`` table in one transaction, each row through the
+   identity row that holds its identifiers (``worklink.identity.identity_join``; superseded rows
+   too, so history stays joinable);
 3. rewrites the DWP/HMRC source record keys in ``linkage`` (``dwp:<nino_token>``) old -> new, so
    participant ids, clerical decisions and the review queue carry over. Participant ids never
    depend on tokens, so they do not change;
@@ -36,7 +37,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from worklink.identity import pseudonyms
+from worklink.identity import identity_join, pseudonyms
 from worklink.settings import load_settings
 
 HISTORY_DDL = """
@@ -164,7 +165,7 @@ def retokenise(database_url: str, new_master: bytes, old_master: bytes,
                 match = sql.SQL(" and ").join(sql.SQL("t.{c} = i.{c}").format(c=sql.Identifier(c)) for c in inputs)
                 cur = conn.execute(sql.SQL(
                     "update {raw} r set {col} = t._new from {ident} i join _tok t on {match}"
-                    " where i._file_id = r._file_id and i._source_row_number = r._source_row_number").format(
+                    " where " + identity_join()).format(
                     raw=sql.Identifier("raw", table), col=sql.Identifier(token_col),
                     ident=sql.Identifier("identity", table), match=match))
                 rows += cur.rowcount

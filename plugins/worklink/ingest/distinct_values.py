@@ -46,10 +46,12 @@ class DistinctColumn:
         source = self.values if values is None else values
         return source.take(self.codes).reset_index(drop=True)
 
-    def as_categorical(self) -> pd.Series:
-        """Per-row values as a pandas categorical: no string is copied per row (a million-row
-        text column costs its codes, not its bytes); Arrow turns it back into text when writing."""
-        category_codes, categories = pd.factorize(self.values)  # missing -> -1, as Categorical wants
+    def as_categorical(self, values: pd.Series | None = None) -> pd.Series:
+        """Per-row ``values`` (default: this column's values, else aligned with them) as a pandas
+        categorical: no string is copied per row (a million-row text column costs its codes, not
+        its bytes); Arrow turns it back into text when writing."""
+        source = self.values if values is None else values.reset_index(drop=True)
+        category_codes, categories = pd.factorize(source)  # missing -> -1, as Categorical wants
         return pd.Series(pd.Categorical.from_codes(category_codes[self.codes], categories=categories))
 
     def rows(self, value_mask: pd.Series | np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pgpq
 import psycopg
@@ -154,14 +155,17 @@ def _copy_binary(cur: psycopg.Cursor, table: sql.Composable, frame: pd.DataFrame
     """COPY a frame in PostgreSQL's binary format (pgpq encodes Arrow columns natively):
     the server skips CSV parsing, ~30% less of its time than the CSV COPY at 1M rows."""
     arrow = pa.Table.from_pandas(frame, preserve_index=False)
-    arrow = pa.table([c.cast(pa.large_string()) if pa.types.is_dictionary(c.type) else c for c in arrow.columns],
-                     names=arrow.column_names)  # categoricals back to text (Arrow, no GIL)
-    encoder = pgpq.ArrowToPostgresBinaryEncoder(arrow.schema)
+    # Categoricals go back to text batch by batch (Arrow, outside the GIL), so the server starts
+    # on the first rows at once instead of waiting for whole text columns to be built.
+    schema = pa.schema([pa.field(f.name, pa.string()) if pa.types.is_dictionary(f.type) else f for f in arrow.schema])
+    encoder = pgpq.ArrowToPostgresBinaryEncoder(schema)
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
     with cur.copy(sql.SQL("copy {} ({}) from stdin with (format binary)").format(table, cols)) as copy:
         copy.write(encoder.write_header())
         for batch in arrow.to_batches(max_chunksize=1 << 16):
-            copy.write(encoder.write_batch(batch))
+            copy.write(encoder.write_batch(pa.RecordBatch.from_arrays(
+                [c.cast(pa.string()) if pa.types.is_dictionary(c.type) else c for c in batch.columns],
+                schema=schema)))
         copy.write(encoder.finish())
 
 
@@ -303,6 +307,9 @@ def landing_targets(contract: Contract) -> list[tuple[str, list[str]]]:
 def ensure_feed_tables(conn: psycopg.Connection, contract: Contract) -> None:
     for schema, columns in landing_targets(contract):
         ensure_landing_table(conn, schema, contract.target_table, columns)
+    if len(landing_targets(contract)) > 1:
+        conn.execute(sql.SQL("alter table {} add column if not exists _identity_row_number integer").format(
+            sql.Identifier("raw", contract.target_table)))
 
 
 FIRST_NAME_COLUMNS = ("first_name", "forename")
@@ -310,23 +317,28 @@ LAST_NAME_COLUMNS = ("last_name", "surname")
 
 
 def pseudonym_columns(frame: pd.DataFrame, contract: Contract,
-                      distinct: dict[str, DistinctColumn] | None = None) -> pd.DataFrame:
+                      distinct: dict[str, DistinctColumn] | None = None, categorical: bool = False) -> pd.DataFrame:
     """Keyed tokens that stand in for identifiers outside the identity schema.
 
     ``<column>_token`` for every NHS / National Insurance number column, and
     ``name_dob_token`` when the feed has first name, last name and date of birth.
     One HMAC per distinct value (or name + date-of-birth combination), spread to the rows;
-    ``distinct`` passes the columns already factorised by checks.prepare.
+    ``distinct`` passes the columns already factorised by checks.prepare. ``categorical``
+    returns pandas categoricals (no per-row copy of a 64-character token; the loader's
+    Arrow writer turns them back into text).
     """
     def column(name: str) -> DistinctColumn:
         return distinct[name] if distinct and name in distinct else DistinctColumn.of(frame[name])
+
+    def spread(values: DistinctColumn, made: pd.Series) -> pd.Series:
+        return values.as_categorical(made) if categorical else values.expand(made)
 
     out = {}
     for spec in contract.columns:
         for kind in ("nhs_number", "ni_number"):
             if kind in spec.rules:
                 values = column(spec.name)
-                out[f"{spec.name}_token"] = values.expand(tokens(kind, values.values))
+                out[f"{spec.name}_token"] = spread(values, tokens(kind, values.values))
     name_parts = _name_dob_columns(contract)
     if name_parts:
         parts = [column(c) for c in (*name_parts, "date_of_birth")]
@@ -334,7 +346,7 @@ def pseudonym_columns(frame: pd.DataFrame, contract: Contract,
         first_rows = combination.values.to_numpy()
         first, last, dob = (part.values.take(part.codes[first_rows]).reset_index(drop=True) for part in parts)
         key = normalise_name(first) + "|" + normalise_name(last) + "|" + dob
-        out["name_dob_token"] = combination.expand(tokens("name_dob", key))
+        out["name_dob_token"] = spread(combination, tokens("name_dob", key))
     result = pd.DataFrame(out) if out else pd.DataFrame(index=pd.RangeIndex(len(frame)))
     result.index = frame.index
     return result
@@ -446,23 +458,35 @@ def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_pa
             )
     result.version = (previous[1] if previous else 0) + 1
 
-    # Direct identifiers never enter raw: they go to the restricted identity schema, same row keys.
-    row_numbers = pd.DataFrame({"_source_row_number": data[ROW].to_numpy(dtype="int32")})
+    # Direct identifiers never enter raw: they go to the restricted identity schema, once per
+    # distinct combination in the file; each raw row names the row whose identity record it shares.
+    row_numbers = data[ROW].to_numpy(dtype="int32")
     constants = {"_partner_id": contract.partner.id, "_period": result.period}
     partitions = {schema: (create_file_partition(conn, schema, contract.target_table, file_id, constants), columns)
                   for schema, columns in targets}
+    identity_columns = partitions["identity"][1] if "identity" in partitions else []
+    people = distinct_combinations([prepared.columns[c] for c in identity_columns]) if identity_columns else None
+    holders = people.values.to_numpy() if people is not None else None  # first row of each combination
 
     def write(schema: str, frame: pd.DataFrame) -> None:
-        partition, columns = partitions[schema]
         with conn.cursor() as cur:
-            _copy_binary(cur, partition, pd.concat([row_numbers, frame[columns]], axis=1))
+            _copy_binary(cur, partitions[schema][0], frame)
 
     # One connection, so the writes are serial on the server: identity first (it needs no
     # tokens), raw once the tokens are made; the checks run here meanwhile on the other core.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        writes = [pool.submit(write, "identity", data)] if "identity" in partitions and len(data) else []
-        rows = pd.concat([data, pseudonym_columns(data, contract, prepared.columns)], axis=1)
-        if len(rows):
+        writes = []
+        if people is not None and len(data):
+            vault = data[identity_columns].take(holders).reset_index(drop=True)
+            vault.insert(0, "_source_row_number", row_numbers[holders])
+            writes.append(pool.submit(write, "identity", vault))
+        if len(data):
+            lineage = {"_source_row_number": row_numbers}
+            if people is not None:
+                lineage["_identity_row_number"] = row_numbers[holders][people.codes]
+            attributes = [c for c in partitions["raw"][1] if c in data.columns]  # tokens are made here
+            rows = pd.concat([pd.DataFrame(lineage), data[attributes],
+                              pseudonym_columns(data, contract, prepared.columns, categorical=True)], axis=1)
             writes.append(pool.submit(write, "raw", rows))
         checked = validate(prepared, contract, suite, result.period)
         for writing in writes:
@@ -498,10 +522,15 @@ def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_pa
     completeness = sum(filled[c] for c in scored) / (len(scored) * len(data)) if scored and len(data) else None
 
     if quarantined_rows:
-        bad_rows = [int(r) for r in quarantined_rows]
-        for partition, _ in partitions.values():
-            conn.execute(sql.SQL("delete from {} where _source_row_number = any(%s)").format(partition),
-                         (bad_rows,))
+        conn.execute(sql.SQL("delete from {} where _source_row_number = any(%s)").format(partitions["raw"][0]),
+                     ([int(r) for r in quarantined_rows],))
+        if people is not None:  # identity rows no loaded row refers to any more
+            still_held = np.zeros(len(holders), dtype=bool)
+            still_held[people.codes[~is_quarantined.to_numpy()]] = True
+            orphans = row_numbers[holders[~still_held]]
+            if len(orphans):
+                conn.execute(sql.SQL("delete from {} where _source_row_number = any(%s)").format(
+                    partitions["identity"][0]), ([int(r) for r in orphans],))
         # Kept whole (identifiers included) for the partner to correct: restricted schema.
         bad = data.loc[is_quarantined]
         records = bad[contract.column_names].to_json(orient="records", lines=True).splitlines()

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg import sql
 
-from worklink.identity import vault
+from worklink.identity import identity_join, vault
 from worklink.identity.pseudonyms import tokens
 
 RECORD_COLUMNS = [
@@ -54,7 +54,7 @@ REFERRAL_SQL = {
                i.nhs_number, i.ni_number as nino
           from raw.vcse_referrals r
           join identity.vcse_referrals i
-            on i._file_id = r._file_id and i._source_row_number = r._source_row_number
+            on """ + identity_join() + """
          where r._is_current and r.referral_id is not null
          order by r._partner_id, r.referral_id, r._file_id desc, r._source_row_number desc
     """,
@@ -67,7 +67,7 @@ REFERRAL_SQL = {
                i.nhs_number, null::text as nino
           from raw.nhs_workwell_referrals r
           join identity.nhs_workwell_referrals i
-            on i._file_id = r._file_id and i._source_row_number = r._source_row_number
+            on """ + identity_join() + """
          where r._is_current and r.ww_referral_id is not null
          order by r.ww_referral_id, r._file_id desc, r._source_row_number desc
     """,
@@ -141,7 +141,7 @@ def check_token_key(conn: psycopg.Connection, table: str) -> None:
               from (select _file_id, _source_row_number, nino from identity.{table}
                      where _is_current and nino is not null limit 20) i
               cross join lateral (select nino_token from raw.{table} r
-                                   where r._file_id = i._file_id and r._source_row_number = i._source_row_number
+                                   where {identity_join()}
                                    limit 1) r"""  # noqa: S608 - fixed table names
     ).fetchall()
     if not rows:
@@ -186,7 +186,7 @@ def extract_source_records(conn: psycopg.Connection, progress: Callable[[str], N
                 continue
             ninos = conn.execute(
                 f"select distinct i.nino from raw.{table} r join identity.{table} i"  # noqa: S608 - fixed names
-                " on i._file_id = r._file_id and i._source_row_number = r._source_row_number"
+                f" on {identity_join()}"
                 " where r._is_current and r.nino_token = any(%s)", (sorted(wanted),)).fetchall()
             query = query.replace("where _is_current and nino is not null",
                                   "where _is_current and nino is not null"
