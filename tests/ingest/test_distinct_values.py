@@ -39,6 +39,17 @@ def test_distinct_combinations_number_rows_by_first_appearance():
     assert [int(combined.values[c]) for c in combined.codes] == [first_seen[p] for p in pairs]
 
 
+@pytest.mark.parametrize("distinct_per_column", [7, 3_000_000])
+def test_distinct_combinations_are_the_same_whether_or_not_the_codes_fit_one_integer(distinct_per_column):
+    """Three columns of 3,000,000 possible values each cannot be numbered in one int64: folded instead."""
+    rng = np.random.default_rng(5)
+    columns = [DistinctColumn(rng.integers(0, 5, 2000), pd.Series(range(distinct_per_column))) for _ in range(3)]
+    combined = distinct_combinations(columns)
+    rows = list(zip(*(c.codes for c in columns), strict=True))
+    expected, _ = pd.factorize(pd.Series([str(r) for r in rows]))
+    assert combined.codes.tolist() == expected.tolist()
+
+
 @pytest.fixture(scope="module")
 def defective_year(tmp_path_factory):
     root = tmp_path_factory.mktemp("distinct-year")

@@ -23,6 +23,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from worklink.settings import load_settings
@@ -75,14 +76,16 @@ def tokens(kind: str, values: pd.Series) -> pd.Series:
     ``hmac.digest``, which sets the key up again for every value.
     """
     inner, outer = _keyed_states(_subkey(kind, _master_key()))
-    mapping = {}
-    for value in values.dropna().unique():
+    codes, uniques = pd.factorize(values)  # missing -> -1, which picks the None at the end
+    made = []
+    for value in uniques.to_numpy(dtype=object):
         h = inner.copy()
         h.update(str(value).encode())
         o = outer.copy()
         o.update(h.digest())
-        mapping[value] = o.hexdigest()
-    return values.map(mapping).astype("str")
+        made.append(o.hexdigest())
+    made.append(None)
+    return pd.Series(np.array(made, dtype=object)[codes], index=values.index, dtype="str")
 
 
 @lru_cache(maxsize=8)

@@ -11,6 +11,7 @@ work on the expanded columns or on the codes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,14 +69,17 @@ def distinct_combinations(columns: list[DistinctColumn]) -> DistinctColumn:
     """
     if not columns:
         raise ValueError("no columns")
-    # Fold the columns in one at a time: (codes so far, next column's code) -> one code. Both
-    # are below the number of rows, so the pair fits an int64 and each step is one integer factorize.
+    # Mixed-radix number of the columns' codes, then one integer factorize. When the product of
+    # the columns' distinct counts could overflow an int64, fold them in one at a time instead:
+    # (codes so far, next column's code) -> one code, both below the number of rows.
+    widths = [max(len(column.values), 1) for column in columns]
     codes = np.asarray(columns[0].codes, dtype=np.int64)
-    for column in columns[1:]:
-        width = max(len(column.values), 1)
-        codes, _ = pd.factorize(codes * width + column.codes, use_na_sentinel=False)
-    if len(columns) == 1:
-        codes, _ = pd.factorize(codes, use_na_sentinel=False)
+    fits = math.prod(widths) < 2**62
+    for column, width in zip(columns[1:], widths[1:], strict=True):
+        codes = codes * width + column.codes
+        if not fits:
+            codes, _ = pd.factorize(codes, use_na_sentinel=False)
+    codes, _ = pd.factorize(codes, use_na_sentinel=False)
     return DistinctColumn(codes, pd.Series(first_rows(codes)))
 
 

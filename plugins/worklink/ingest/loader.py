@@ -121,17 +121,97 @@ def ensure_landing_table(conn: psycopg.Connection, schema: str, table: str, colu
 
 
 def create_file_partition(conn: psycopg.Connection, schema: str, table: str, file_id: int,
-                          constants: dict[str, object]) -> sql.Composable:
-    """The file's partition; lineage values that are the same on every row of the file
-    (file id, partner, period) are the partition's column defaults, so the COPY only
-    carries what varies by row."""
+                          constants: dict[str, object], split_at: int | None = None
+                          ) -> tuple[sql.Composable, sql.Composable]:
+    """The file's partition and the table its (first) COPY writes into.
+
+    Lineage values that are the same on every row of the file (file id, partner, period, load
+    time) are column defaults, so the COPY only carries what varies by row. With ``split_at``
+    the partition is itself split by source row number: rows below it go into ``..._a`` here,
+    the rest into ``..._b``, which a second connection writes (``write_second_half``) and
+    ``attach_second_half`` adds inside this transaction.
+    """
     partition = sql.Identifier(schema, f"{table}__file_{file_id}")
-    conn.execute(sql.SQL("create table {} partition of {} for values in ({})").format(
-        partition, sql.Identifier(schema, table), sql.Literal(file_id)))
-    conn.execute(sql.SQL("alter table {} {}").format(partition, sql.SQL(", ").join(
+    conn.execute(sql.SQL("create table {} partition of {} for values in ({}){}").format(
+        partition, sql.Identifier(schema, table), sql.Literal(file_id),
+        sql.SQL(" partition by range (_source_row_number)" if split_at else "")))
+    target = partition
+    if split_at:
+        target = sql.Identifier(schema, f"{table}__file_{file_id}_a")
+        conn.execute(sql.SQL("create table {} partition of {} for values from (minvalue) to ({})").format(
+            target, partition, sql.Literal(split_at)))
+    _set_lineage_defaults(conn, target, {"_file_id": file_id, **constants})
+    return partition, target
+
+
+def _set_lineage_defaults(conn: psycopg.Connection, table: sql.Composable, values: dict[str, object]) -> None:
+    conn.execute(sql.SQL("alter table {} {}").format(table, sql.SQL(", ").join(
         sql.SQL("alter column {} set default {}").format(sql.Identifier(c), sql.Literal(v))
-        for c, v in {"_file_id": file_id, **constants}.items())))
-    return partition
+        for c, v in values.items())))
+
+
+# A file this large is written by two connections at once, half each (the server's side of a COPY
+# is one core's work); below it, the second connection costs more than it saves.
+PARALLEL_WRITE_MIN_ROWS = 200_000
+
+
+def _file_lock(file_id: int) -> tuple[str, tuple]:
+    """Advisory lock a load holds on its file id until it commits or aborts: a second half whose
+    load is gone can be told from one whose load is still running."""
+    return "hashtext('worklink-load-file:' || %s)", (file_id,)
+
+
+def write_second_half(database_url: str, schema: str, table: str, file_id: int, split_at: int,
+                      columns: list[tuple[str, str, bool]], defaults: dict[str, object],
+                      frame: pd.DataFrame) -> None:
+    """Write rows from ``split_at`` on into a table of their own, committed by a second connection.
+
+    It is not part of the warehouse until ``attach_second_half`` attaches it inside the load's
+    transaction; if that transaction never commits, the table is an orphan that the next load of
+    the feed drops (``drop_orphaned_halves``). Its CHECK constraints state the partition bounds,
+    so attaching it needs no scan. The columns are given, not copied from the parent table: the
+    parent is locked by the load's own transaction.
+    """
+    half = sql.Identifier(schema, f"{table}__file_{file_id}_b")
+    definitions = [sql.SQL("{} {}{}").format(sql.Identifier(name), sql.SQL(kind), sql.SQL(" not null" if not_null else ""))
+                   for name, kind, not_null in columns]
+    with psycopg.connect(database_url) as conn:
+        conn.execute(sql.SQL("create table {} ({}, check (_file_id = {}), check (_source_row_number >= {}))").format(
+            half, sql.SQL(", ").join(definitions), sql.Literal(file_id), sql.Literal(split_at)))
+        _set_lineage_defaults(conn, half, defaults)
+        with conn.cursor() as cur:
+            _copy_binary(cur, half, frame)
+        conn.commit()
+
+
+def attach_second_half(conn: psycopg.Connection, schema: str, table: str, file_id: int, split_at: int) -> None:
+    partition = sql.Identifier(schema, f"{table}__file_{file_id}")
+    half = sql.Identifier(schema, f"{table}__file_{file_id}_b")
+    conn.execute(sql.SQL("alter table {} attach partition {} for values from ({}) to (maxvalue)").format(
+        partition, half, sql.Literal(split_at)))
+
+
+def drop_orphaned_halves(conn: psycopg.Connection, schema: str, table: str) -> list[str]:
+    """Drop second halves whose load never committed (crashed or failed after writing them)."""
+    dropped = []
+    candidates = conn.execute(
+        """select c.relname, substring(c.relname from '__file_([0-9]+)_b$')::bigint
+             from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname = %s and c.relkind = 'r' and not c.relispartition
+              and c.relname ~ ('^' || %s || '__file_[0-9]+_b$')""", (schema, table)).fetchall()
+    for name, file_id in candidates:
+        expression, params = _file_lock(file_id)
+        if conn.execute(f"select pg_try_advisory_xact_lock({expression})", params).fetchone()[0]:
+            conn.execute(sql.SQL("drop table {}").format(sql.Identifier(schema, name)))
+            dropped.append(name)
+    return dropped
+
+
+def _table_columns(conn: psycopg.Connection, schema: str, table: str) -> list[tuple[str, str, bool]]:
+    return conn.execute(
+        """select attname, format_type(atttypid, atttypmod), attnotnull from pg_attribute
+            where attrelid = %s::regclass and attnum > 0 and not attisdropped order by attnum""",
+        (f"{schema}.{table}",)).fetchall()
 
 
 def period_of(path: Path, contract: Contract) -> str | None:
@@ -208,6 +288,7 @@ def ingest_file(
             (sha, period),
         ).fetchone()
         archive_path = _archive(path, sha, contract, archive_dir)
+        drop_orphaned_halves(conn, "raw", contract.target_table)
         if previous:
             result.status, result.duplicate_of = "duplicate", previous[0]
             result.file_id = _insert_manifest(conn, result, contract, path, archive_path, size)
@@ -248,7 +329,7 @@ def ingest_file(
             return result
 
         _load(conn, result, contract, path, archive_path, size, prepared,
-              load_suite(contract, expectations_dir))
+              load_suite(contract, expectations_dir), libpq_url(database_url))
         refresh_dq_history(conn, contract.partner.id, contract.feed, result.period)
         conn.commit()
     return result
@@ -429,7 +510,7 @@ def _insert_issues(conn, file_id: int, issues: pd.DataFrame) -> None:
 
 
 def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_path: Path, size: int,
-          prepared: PreparedFrame, suite) -> None:
+          prepared: PreparedFrame, suite, database_url: str) -> None:
     """Write the file's rows and validate them at the same time, then take out what failed.
 
     The bulk write (server-bound) runs in a thread while the checks (CPU-bound, in this
@@ -461,20 +542,28 @@ def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_pa
     # Direct identifiers never enter raw: they go to the restricted identity schema, once per
     # distinct combination in the file; each raw row names the row whose identity record it shares.
     row_numbers = data[ROW].to_numpy(dtype="int32")
-    constants = {"_partner_id": contract.partner.id, "_period": result.period}
-    partitions = {schema: (create_file_partition(conn, schema, contract.target_table, file_id, constants), columns)
+    table = contract.target_table
+    conn.execute(f"select pg_advisory_xact_lock({_file_lock(file_id)[0]})", _file_lock(file_id)[1])
+    loaded_at = conn.execute("select now()").fetchone()[0]
+    constants = {"_partner_id": contract.partner.id, "_period": result.period, "_loaded_at": loaded_at}
+    halves = len(data) >= PARALLEL_WRITE_MIN_ROWS
+    split_at = int(row_numbers[len(data) // 2]) if halves else None
+    partitions = {schema: (*create_file_partition(conn, schema, table, file_id, constants,
+                                                  split_at if schema == "raw" else None), columns)
                   for schema, columns in targets}
-    identity_columns = partitions["identity"][1] if "identity" in partitions else []
+    raw_columns = _table_columns(conn, "raw", table) if halves else []
+    identity_columns = partitions["identity"][2] if "identity" in partitions else []
     people = distinct_combinations([prepared.columns[c] for c in identity_columns]) if identity_columns else None
     holders = people.values.to_numpy() if people is not None else None  # first row of each combination
 
     def write(schema: str, frame: pd.DataFrame) -> None:
         with conn.cursor() as cur:
-            _copy_binary(cur, partitions[schema][0], frame)
+            _copy_binary(cur, partitions[schema][1], frame)
 
-    # One connection, so the writes are serial on the server: identity first (it needs no
-    # tokens), raw once the tokens are made; the checks run here meanwhile on the other core.
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    # This connection writes identity first (it needs no tokens), then raw once the tokens are
+    # made (for a large file, its first half, while a second connection writes the other half);
+    # the checks run here meanwhile.
+    with ThreadPoolExecutor(max_workers=2) as pool:
         writes = []
         if people is not None and len(data):
             vault = data[identity_columns].take(holders).reset_index(drop=True)
@@ -484,13 +573,21 @@ def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_pa
             lineage = {"_source_row_number": row_numbers}
             if people is not None:
                 lineage["_identity_row_number"] = row_numbers[holders][people.codes]
-            attributes = [c for c in partitions["raw"][1] if c in data.columns]  # tokens are made here
+            attributes = [c for c in partitions["raw"][2] if c in data.columns]  # tokens are made here
             rows = pd.concat([pd.DataFrame(lineage), data[attributes],
                               pseudonym_columns(data, contract, prepared.columns, categorical=True)], axis=1)
+            if halves:
+                middle = len(data) // 2
+                writes.append(pool.submit(
+                    write_second_half, database_url, "raw", table, file_id, split_at, raw_columns,
+                    {"_file_id": file_id, "_is_current": True, **constants}, rows.iloc[middle:].reset_index(drop=True)))
+                rows = rows.iloc[:middle]
             writes.append(pool.submit(write, "raw", rows))
         checked = validate(prepared, contract, suite, result.period)
         for writing in writes:
             writing.result()
+    if halves:
+        attach_second_half(conn, "raw", table, file_id, split_at)
 
     issues = checked.issues
     if contract.cross_feed_order:

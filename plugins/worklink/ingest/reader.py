@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from worklink.contracts import Contract
@@ -88,19 +91,23 @@ def _csv_header(data: bytes, contract: Contract) -> list[str]:
 
 
 def _read_csv(data: bytes, contract: Contract) -> pd.DataFrame:
-    """Every column as text, dictionary-encoded while parsing (pandas categoricals): the
-    checks then work on each column's distinct values without hashing the rows again."""
+    """Every column as text, dictionary-encoded (pandas categoricals): the checks then work on
+    each column's distinct values without hashing the rows again. Arrow parses plain text and
+    encodes whole columns afterwards, one column per core: about half the time of having the
+    parser build a dictionary per block and unifying them."""
     spec = contract.file
     table = pacsv.read_csv(
         io.BytesIO(data),
         read_options=pacsv.ReadOptions(encoding=spec.encoding, skip_rows=spec.header_row - 1),
         parse_options=pacsv.ParseOptions(delimiter=spec.delimiter),
         convert_options=pacsv.ConvertOptions(
-            column_types={name: pa.dictionary(pa.int32(), pa.string()) for name in _csv_header(data, contract)},
+            column_types={name: pa.string() for name in _csv_header(data, contract)},
             null_values=[""], strings_can_be_null=True,
         ),
     )
-    return table.unify_dictionaries().combine_chunks().to_pandas()
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        columns = list(pool.map(lambda column: pc.dictionary_encode(column.combine_chunks()), table.columns))
+    return pa.table(columns, names=table.column_names).to_pandas()
 
 
 def _excel_cell_to_text(series: pd.Series) -> pd.Series:
