@@ -317,18 +317,20 @@ def _duplicate_rows(prepared: PreparedFrame) -> tuple[np.ndarray, np.ndarray] | 
     for column in prepared.columns.values():
         value_hash = pd.util.hash_array(column.values.to_numpy(dtype=object, na_value=None), categorize=False)
         row_hash = row_hash * np.uint64(1_000_003) ^ value_hash[column.codes]
-    codes, _ = pd.factorize(row_hash)
-    first = first_rows(codes)[codes]
-    candidate = np.flatnonzero(first != np.arange(len(codes)))
+    candidate = np.flatnonzero(pd.Series(row_hash).duplicated().to_numpy())
     if not len(candidate):
         return None
+    # the first row of each candidate's hash, found among the rows that share one (few, usually)
+    sharing = np.flatnonzero(np.isin(row_hash, row_hash[candidate]))
+    codes, _ = pd.factorize(row_hash[sharing])
+    first = sharing[first_rows(codes)][codes[np.searchsorted(sharing, candidate)]]
     names = list(prepared.columns)
     later = prepared.data[names].iloc[candidate].reset_index(drop=True)
-    earlier = prepared.data[names].iloc[first[candidate]].reset_index(drop=True)
+    earlier = prepared.data[names].iloc[first].reset_index(drop=True)
     same = ((later == earlier).fillna(False) | (later.isna() & earlier.isna())).all(axis=1).to_numpy()
     if not same.any():
         return None
-    return candidate[same], first[candidate[same]]
+    return candidate[same], first[same]
 
 
 def validate(prepared: PreparedFrame, contract: Contract, suite, period: str | None) -> CheckedFrame:
