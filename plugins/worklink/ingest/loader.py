@@ -14,7 +14,7 @@ import hashlib
 import io
 import re
 import shutil
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -556,7 +556,9 @@ def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_pa
     people = distinct_combinations([prepared.columns[c] for c in identity_columns]) if identity_columns else None
     holders = people.values.to_numpy() if people is not None else None  # first row of each combination
 
-    def write(schema: str, frame: pd.DataFrame) -> None:
+    def write(schema: str, frame: pd.DataFrame, after: Future | None = None) -> None:
+        if after is not None:  # one COPY at a time on this connection
+            after.result()
         with conn.cursor() as cur:
             _copy_binary(cur, partitions[schema][1], frame)
 
@@ -580,9 +582,10 @@ def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_pa
                 middle = len(data) // 2
                 writes.append(pool.submit(
                     write_second_half, database_url, "raw", table, file_id, split_at, raw_columns,
-                    {"_file_id": file_id, "_is_current": True, **constants}, rows.iloc[middle:].reset_index(drop=True)))
+                    {"_file_id": file_id, "_is_current": True, **constants},
+                    rows.iloc[middle:].reset_index(drop=True)))
                 rows = rows.iloc[:middle]
-            writes.append(pool.submit(write, "raw", rows))
+            writes.append(pool.submit(write, "raw", rows, writes[0] if people is not None else None))
         checked = validate(prepared, contract, suite, result.period)
         for writing in writes:
             writing.result()
