@@ -2,8 +2,9 @@
 
 One small programme year in a database of its own: everything but the latest month of the VCSE and
 ICB files is loaded and built in full; then the held-back month arrives, the linkage moves one HMRC
-record to another participant and unlinks another, and the nightly build runs
-(`dbt source freshness`, `dbt run --selector nightly --state <previous run>`). Every table the
+record to another participant and unlinks another, and the nightly build runs as production runs it
+(worklink.orchestration.nightly_dbt: `dbt source freshness`, then
+`dbt build --selector nightly --state <previous run>`). Every table the
 project builds is then copied aside, the whole project is rebuilt with --full-refresh, and each
 table must hold the same rows (as a multiset) as its copy. This checks the incremental models
 (delete and re-insert by person) and the nightly selection at once: a model the selector failed to
@@ -15,6 +16,7 @@ checks that the incremental pay-event model notices and rebuilds every row.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -100,13 +102,15 @@ def nightly(module_db, tmp_path_factory):
         proc = subprocess.run([WORKLINK, *args], env=env, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, f"worklink {' '.join(args)}:\n{proc.stdout[-5000:]}\n{proc.stderr[-3000:]}"
 
+    def nightly_dbt(*args: str) -> dict:
+        proc = subprocess.run([sys.executable, "-m", "worklink.orchestration.nightly_dbt", "--work-dir",
+                               str(workdir / "nightly"), *args], env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, f"nightly_dbt {args}:\n{proc.stdout[-5000:]}\n{proc.stderr[-3000:]}"
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
     worklink("ingest", str(sample / "landing"))
     build_linkage_fixture(module_db, sample / "_truth")
-    worklink("dbt", "seed")
-    worklink("dbt", "source", "freshness")
-    worklink("dbt", "run", "--full-refresh")
-    state = workdir / "state_after_full"
-    shutil.copytree(workdir / "target", state)
+    assert nightly_dbt()["mode"] == "full"  # first night: no previous state, everything is built
 
     # the new month arrives; the linkage re-runs and changes its mind about two HMRC records
     for path in sorted(held.rglob("*")):
@@ -130,8 +134,8 @@ def nightly(module_db, tmp_path_factory):
         conn.execute("update linkage.participant_xref set participant_id = %s where source_record_key = %s",
                      [other, moved])
         conn.execute("delete from linkage.participant_xref where source_record_key = %s", [unlinked])
-    worklink("dbt", "source", "freshness")
-    worklink("dbt", "run", "--selector", "nightly", "--state", str(state))
+    second = nightly_dbt()
+    assert second["mode"] == "incremental" and second["success"]
     with psycopg.connect(module_db, autocommit=True) as conn:
         tables = model_tables(conn)
         copy_aside(conn, tables)
