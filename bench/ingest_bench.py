@@ -6,7 +6,8 @@ Both are measured in the same run, against the same PostgreSQL, on the same file
   table of text columns (no checks, no lineage, no identity split);
 * worklink: ``worklink.ingest.loader.ingest_file`` — hash + archive, read, normalise, GX
   suite + own rules, pseudonym tokens, split of identifiers into ``identity``, COPY into
-  per-file partitions, quarantine, manifest and data-quality history, one transaction.
+  per-file partitions (raw by two connections at once for a file this size), quarantine,
+  manifest and data-quality history, one transaction.
 
 Each is run ``--repeat`` times on a fresh database; the median is reported. Imports (GX
 takes ~5 s to import) are warmed before timing. Besides wall time it prints the CPU seconds
