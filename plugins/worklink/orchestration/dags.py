@@ -1,8 +1,7 @@
 """Airflow DAGs built from the feed contracts; the files in ``dags/`` only call these.
 
-Parse-time work is kept small: contracts are YAML reads, Cosmos renders the dbt
-graph from the manifest that ``worklink`` builds (``dbt parse``), and nothing here
-touches the database until a task runs.
+Parse-time work is kept small: contracts are YAML reads, dbt is imported only inside
+its task, and nothing here touches the database until a task runs.
 """
 
 from __future__ import annotations
@@ -72,30 +71,32 @@ def link_participants() -> dict:
     return run_linkage(progress=print)
 
 
-def dbt_task_group(dag: DAG):
-    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import InvocationMode, LoadMode, TestBehavior
+def dbt_task_group():
+    """dbt_build.nightly: one task, one dbt process for the night (worklink.orchestration.nightly_dbt).
 
-    settings = load_settings()
-    project_dir = settings.dbt_project_dir
-    return DbtTaskGroup(
-        group_id="dbt_build",
-        dag=dag,
-        project_config=ProjectConfig(
-            dbt_project_path=project_dir, manifest_path=project_dir / "target" / "manifest.json",
-            install_dbt_deps=False,
-        ),
-        profile_config=ProfileConfig(
-            profile_name="worklink", target_name="warehouse", profiles_yml_filepath=project_dir / "profiles.yml"
-        ),
-        execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
-        render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD,
-            invocation_mode=InvocationMode.DBT_RUNNER, emit_datasets=False,
-        ),
-        operator_args={"install_deps": False},
-        default_args=DEFAULT_ARGS,
-    )
+    `dbt source freshness`, then `dbt build --selector nightly --state <previous night>`: only what
+    the night's new files, the linkage or changed code affect is rebuilt and tested (everything on
+    the first night). It replaced a Cosmos task group of one task per model (each `dbt build
+    --select <model>` paying dbt's start-up, every model rebuilt every night). The price: a failure
+    is one task's failure, with dbt's log naming the node, and a retry re-runs the whole selection
+    (idempotent: tables are rebuilt, the incremental model deletes before it inserts).
+    """
+
+    @task_group(group_id="dbt_build")
+    def dbt_build():
+        @task(task_id="nightly")
+        def nightly() -> dict:
+            from worklink.orchestration.nightly_dbt import default_work_dir, run_nightly_dbt
+
+            result = run_nightly_dbt(load_settings().dbt_project_dir, default_work_dir())
+            print(f"dbt nightly ({result.mode}): {result.nodes} nodes, seconds {result.seconds}")
+            if not result.success:
+                raise RuntimeError("dbt build failed: see dbt's log above for the failing nodes")
+            return result.__dict__
+
+        nightly()
+
+    return dbt_build()
 
 
 def build_nightly_dag(contracts: list[Contract] | None = None) -> DAG:
@@ -115,7 +116,7 @@ def build_nightly_dag(contracts: list[Contract] | None = None) -> DAG:
         groups = [partner_task_group(partner_id) for partner_id in sorted(partners(contracts))]
         # all_done: one partner's failed task must not stop the warehouse build for the others.
         ingests_finished = EmptyOperator(task_id="ingests_finished", trigger_rule="all_done")
-        build = dbt_task_group(dag)
+        build = dbt_task_group()
         groups >> ingests_finished >> link_participants() >> build
     return dag
 

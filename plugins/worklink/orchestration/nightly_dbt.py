@@ -1,6 +1,8 @@
 """The nightly dbt build in one process: source freshness, then only what the new data changes.
 
-    python -m worklink.orchestration.nightly_dbt --work-dir DIR [--full]
+    python -m worklink.orchestration.nightly_dbt [--work-dir DIR] [--full]
+
+The nightly DAG's dbt step (worklink_nightly: dbt_build.nightly) and the benchmark's incremental run.
 
 One Python process and one parsed manifest for both dbt commands (dbt's programmatic API), so the
 nightly pays dbt's start-up once (imports 2-3 s, project load about 1 s) instead of once per command:
@@ -38,6 +40,21 @@ class NightlyResult:
     mode: str  # "incremental" | "full"
     seconds: dict[str, float] = field(default_factory=dict)
     nodes: int = 0
+
+
+def default_work_dir() -> Path:
+    """<state dir>/dbt_nightly/<database>-<its oid>: a database dropped and made again (a reset, a
+    test) starts with a full build rather than trusting the state of the one it replaces."""
+    import psycopg
+
+    from worklink.platform.database import libpq_url, warehouse_url
+    from worklink.settings import load_settings
+
+    settings = load_settings()
+    with psycopg.connect(libpq_url(warehouse_url(settings))) as conn:
+        name, oid = conn.execute(
+            "select datname, oid from pg_database where datname = current_database()").fetchone()
+    return settings.state_dir / "dbt_nightly" / f"{name}-{oid}"
 
 
 def _modified_incremental_models(manifest, previous: Path) -> list[str]:
@@ -104,20 +121,25 @@ def run_nightly_dbt(project_dir: Path, work_dir: Path, *, full: bool = False, th
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--work-dir", type=Path, required=True, help="holds target/ and previous/ between nights")
+    parser.add_argument("--work-dir", type=Path, help="holds target/ and previous/ between nights "
+                        "(default: <state dir>/dbt_nightly/<database>-<oid>)")
     parser.add_argument("--project-dir", type=Path, help="default: the configured dbt project")
     parser.add_argument("--full", action="store_true", help="build everything (the previous state is ignored)")
     parser.add_argument("--threads", type=int)
     parser.add_argument("--json", type=Path, help="also write the result here")
     args = parser.parse_args(argv)
-    from worklink.platform.database import runtime_env
-    from worklink.settings import load_settings
+    if "WORKLINK_DBT_HOST" not in os.environ:
+        # the profile's connection variables, as `worklink dbt` sets them (the DAG's tasks have them)
+        from worklink.platform.database import runtime_env
 
-    # the profile's connection variables, as `worklink dbt` sets them (kept when already set)
-    for key, value in runtime_env().items():
-        os.environ.setdefault(key, value)
+        for key, value in runtime_env().items():
+            os.environ.setdefault(key, value)
     if args.project_dir is None:
+        from worklink.settings import load_settings
+
         args.project_dir = load_settings().dbt_project_dir
+    if args.work_dir is None:
+        args.work_dir = default_work_dir()
     result = run_nightly_dbt(args.project_dir, args.work_dir, full=args.full, threads=args.threads,
                              log=lambda m: print(m, file=sys.stderr))
     summary = json.dumps(result.__dict__)
