@@ -2,7 +2,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='append_new_columns',
-    indexes=[{'columns': ['source_record_key']}, {'columns': ['participant_id']}],
+    indexes=[{'columns': ['source_record_key']}],
     pre_hook=[
         "{{ delete_all_if_upstream_rebuilt(ref('int_hmrc_pay_events_attributed')) }}",
         "{{ pay_events_delete_relinked_people() }}",
