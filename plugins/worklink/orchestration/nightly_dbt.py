@@ -7,7 +7,7 @@ The nightly DAG's dbt step (worklink_nightly: dbt_build.nightly) and the benchma
 One Python process and one parsed manifest for both dbt commands (dbt's programmatic API), so the
 nightly pays dbt's start-up once (imports 2-3 s, project load about 1 s) instead of once per command:
 
-  1. `dbt parse` (partial parsing: only changed files are read again);
+  1. `dbt parse` (partial parsing: only changed files are read again; no JSON written);
   2. `dbt source freshness`: writes the sources' latest load times to <work-dir>/target/sources.json;
   3. `dbt build --selector nightly --state <work-dir>/previous` (dbt_project/selectors.yml): what
      depends on a source that received rows since the previous successful nightly, on the linkage,
@@ -90,7 +90,9 @@ def run_nightly_dbt(project_dir: Path, work_dir: Path, *, full: bool = False, th
             raise RuntimeError(f"dbt {' '.join(args)} failed") from result.exception
         return result
 
-    parsed = timed("parse", dbtRunner(), ["parse", "--quiet"])
+    # the manifest is written once, by the build (the state for the next night is copied from it)
+    (target / "manifest.json").unlink(missing_ok=True)
+    parsed = timed("parse", dbtRunner(), ["parse", "--quiet", "--no-write-json"])
     runner = dbtRunner(manifest=parsed.result)
     freshness = timed("source_freshness", runner, ["source", "freshness"])
     if not freshness.success:
@@ -108,6 +110,8 @@ def run_nightly_dbt(project_dir: Path, work_dir: Path, *, full: bool = False, th
     seconds["total"] = time.monotonic() - started
     nodes = len(build.result.results) if build.result is not None else 0
     if build.success:
+        if not (target / "manifest.json").exists():
+            raise RuntimeError(f"dbt build wrote no {target / 'manifest.json'}: no state for the next night")
         staging = work_dir / "previous.new"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
