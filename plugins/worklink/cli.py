@@ -25,7 +25,7 @@ def _echo_step(message: str) -> None:
 def _subprocess_env() -> dict[str, str]:
     from worklink.platform.database import runtime_env
 
-    # Airflow's standalone mode and Cosmos start `airflow` / `dbt` by name: find ours first.
+    # Airflow's standalone mode and the dbt task start `airflow` / `dbt` by name: find ours first.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     return {**os.environ, **runtime_env(), "PATH": path}
 
@@ -248,13 +248,10 @@ def run_checked(args: list[str], cwd: Path | None = None, quiet: bool = False) -
     click.echo(f"    done in {time.monotonic() - started:.1f}s", err=True)
 
 
-def prepare_airflow_and_dbt() -> None:
-    """Migrate Airflow's metadata DB and parse dbt (Cosmos renders tasks from the manifest)."""
-    settings = load_settings()
+def prepare_airflow() -> None:
+    """Migrate Airflow's metadata DB (the DAG's dbt task parses the dbt project itself)."""
     _echo_step("airflow db migrate (metadata database on the same PostgreSQL server)")
     run_checked([_venv_bin("airflow"), "db", "migrate"], quiet=True)
-    _echo_step("dbt parse (manifest for Cosmos)")
-    run_checked([_venv_bin("dbt"), "parse", "--quiet"], cwd=settings.dbt_project_dir, quiet=True)
 
 
 @main.command()
@@ -284,7 +281,7 @@ def nightly(participants: int, seed: int, regenerate: bool, logical_date: str) -
         if settings.sample_dir.exists():
             shutil.rmtree(settings.sample_dir)
         generate(settings.sample_dir, seed=seed, participants=participants, defect_rate=0.0)
-    prepare_airflow_and_dbt()
+    prepare_airflow()
     _echo_step(f"airflow dags test worklink_nightly {logical_date}")
     run_checked([_venv_bin("airflow"), "dags", "test", "worklink_nightly", logical_date], quiet=True)
     failed = failed_tasks_of_last_run("worklink_nightly")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,11 +12,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def dagbag():
-    # Cosmos renders from the dbt manifest; build it as `worklink nightly` does.
-    env = {**os.environ, "DBT_PROFILES_DIR": str(REPO_ROOT / "dbt_project"),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    subprocess.run([str(REPO_ROOT / ".venv/bin/dbt"), "parse", "--quiet"], cwd=REPO_ROOT / "dbt_project",
-                   env=env, check=True)
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     from airflow.dag_processing.dagbag import DagBag
 

@@ -60,7 +60,7 @@ def libpq_url(url: str) -> str:
 
 
 def runtime_env(settings: Settings | None = None) -> dict[str, str]:
-    """Environment for Airflow, Cosmos and dbt subprocesses so they share one setup.
+    """Environment for Airflow and dbt subprocesses so they share one setup.
 
     Kept in one place so the CLI, the tests and a hand-started scheduler agree.
     """
@@ -69,8 +69,6 @@ def runtime_env(settings: Settings | None = None) -> dict[str, str]:
     af = sqlalchemy_url(airflow_metadata_url(settings), driver="psycopg2")
     airflow_home = settings.airflow_home
     airflow_home.mkdir(parents=True, exist_ok=True)
-    cosmos_cache = settings.state_dir / "cosmos"
-    cosmos_cache.mkdir(parents=True, exist_ok=True)
     env = {
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
@@ -83,10 +81,6 @@ def runtime_env(settings: Settings | None = None) -> dict[str, str]:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": af.render_as_string(hide_password=False),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
         "AIRFLOW__API__PORT": os.environ.get("AIRFLOW__API__PORT", "8080"),
-        "AIRFLOW__COSMOS__CACHE_DIR": str(cosmos_cache),
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
-        "AIRFLOW__COSMOS__ENABLE_CACHE_DBT_LS": "False",
-        "AIRFLOW__COSMOS__USE_DATASET_AIRFLOW3_URI_STANDARD": "True",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_PROFILES_DIR": str(settings.dbt_project_dir),
         "WORKLINK_DBT_HOST": wh.host or "127.0.0.1",
