@@ -76,26 +76,17 @@ REFERRAL_SQL = {
 # One record per NINo: the most frequent (date of birth, names, postcode) among the person's current
 # rows (RTI rows carry the name and postcode each employer's payroll holds; DWP the address it holds).
 # {first_name}, {surname}, {postcode}: the vault column, or null where an older delivery's table has none.
-EXTRACT_SQL = {
-    "dwp_benefit_months": ("dwp", """
+_EXTRACT_TEMPLATE = """
         select distinct on (nino) nino, dob, first_name, surname, postcode, extract_period from (
             select nino, date_of_birth as dob, {first_name} as first_name, {surname} as surname,
                    {postcode} as postcode, max(_period) as extract_period, count(*) as n
-              from identity.dwp_benefit_months
+              from identity.<table>
              where _is_current and nino is not null
              group by 1, 2, 3, 4, 5) g
          order by nino, n desc, dob, first_name, surname, postcode
-    """),
-    "hmrc_pay_events": ("hmrc", """
-        select distinct on (nino) nino, dob, first_name, surname, postcode, extract_period from (
-            select nino, date_of_birth as dob, {first_name} as first_name, {surname} as surname,
-                   {postcode} as postcode, max(_period) as extract_period, count(*) as n
-              from identity.hmrc_pay_events
-             where _is_current and nino is not null
-             group by 1, 2, 3, 4, 5) g
-         order by nino, n desc, dob, first_name, surname, postcode
-    """),
-}
+    """
+EXTRACT_SQL = {table: (system, _EXTRACT_TEMPLATE.replace("<table>", table))
+               for table, system in (("dwp_benefit_months", "dwp"), ("hmrc_pay_events", "hmrc"))}
 EXTRACT_IDENTIFIERS = {"first_name": "forename", "surname": "surname", "postcode": "postcode"}
 
 
@@ -248,7 +239,7 @@ def clean_records(raw: pd.DataFrame) -> pd.DataFrame:
     out["postcode"] = _by_unique(raw["postcode"], vault.clean_postcode)
     # blocking keys only (in memory, never written): birth year and postcode district
     out["birth_year"] = _by_unique(out["dob"], lambda v: v.str.slice(0, 4))
-    out["postcode_district"] = _by_unique(out["postcode"], lambda v: v.str.split(" ").str[0])
+    out["postcode_district"] = _by_unique(out["postcode"], vault.postcode_district)
     out["nhs_number"] = _by_unique(raw["nhs_number"], vault.clean_nhs_number)
     out["nino_stem"] = _by_unique(raw["nino"], vault.nino_stem)
     out["extract_period"] = out["extract_period"].where(out["extract_period"].notna(), None)
