@@ -131,17 +131,23 @@ def create_file_partition(conn: psycopg.Connection, schema: str, table: str, fil
     the rest into ``..._b``, which a second connection writes (``write_second_half``) and
     ``attach_second_half`` adds inside this transaction.
     """
-    partition = sql.Identifier(schema, f"{table}__file_{file_id}")
+    partition = file_partition(schema, table, file_id)
     conn.execute(sql.SQL("create table {} partition of {} for values in ({}){}").format(
         partition, sql.Identifier(schema, table), sql.Literal(file_id),
         sql.SQL(" partition by range (_source_row_number)" if split_at else "")))
     target = partition
     if split_at:
-        target = sql.Identifier(schema, f"{table}__file_{file_id}_a")
+        target = file_partition(schema, table, file_id, "_a")
         conn.execute(sql.SQL("create table {} partition of {} for values from (minvalue) to ({})").format(
             target, partition, sql.Literal(split_at)))
     _set_lineage_defaults(conn, target, {"_file_id": file_id, **constants})
     return partition, target
+
+
+def file_partition(schema: str, table: str, file_id: int, half: str = "") -> sql.Identifier:
+    """``<schema>.<table>__file_<id>``: the file's partition, or with ``half`` ("_a", "_b") one of
+    the two tables a large file's raw partition is split into."""
+    return sql.Identifier(schema, f"{table}__file_{file_id}{half}")
 
 
 def _set_lineage_defaults(conn: psycopg.Connection, table: sql.Composable, values: dict[str, object]) -> None:
@@ -155,10 +161,9 @@ def _set_lineage_defaults(conn: psycopg.Connection, table: sql.Composable, value
 PARALLEL_WRITE_MIN_ROWS = 200_000
 
 
-def _file_lock(file_id: int) -> tuple[str, tuple]:
-    """Advisory lock a load holds on its file id until it commits or aborts: a second half whose
-    load is gone can be told from one whose load is still running."""
-    return "hashtext('worklink-load-file:' || %s)", (file_id,)
+# Advisory lock key a load holds on its file id until it commits or aborts (parameter: the file
+# id): a second half whose load is gone can be told from one whose load is still running.
+FILE_LOCK_KEY = "hashtext('worklink-load-file:' || %s)"
 
 
 def write_second_half(database_url: str, schema: str, table: str, file_id: int, split_at: int,
@@ -172,7 +177,7 @@ def write_second_half(database_url: str, schema: str, table: str, file_id: int, 
     so attaching it needs no scan. The columns are given, not copied from the parent table: the
     parent is locked by the load's own transaction.
     """
-    half = sql.Identifier(schema, f"{table}__file_{file_id}_b")
+    half = file_partition(schema, table, file_id, "_b")
     definitions = [sql.SQL("{} {}{}").format(sql.Identifier(name), sql.SQL(kind), sql.SQL(" not null" if not_null else ""))
                    for name, kind, not_null in columns]
     with psycopg.connect(database_url) as conn:
@@ -185,10 +190,9 @@ def write_second_half(database_url: str, schema: str, table: str, file_id: int, 
 
 
 def attach_second_half(conn: psycopg.Connection, schema: str, table: str, file_id: int, split_at: int) -> None:
-    partition = sql.Identifier(schema, f"{table}__file_{file_id}")
-    half = sql.Identifier(schema, f"{table}__file_{file_id}_b")
     conn.execute(sql.SQL("alter table {} attach partition {} for values from ({}) to (maxvalue)").format(
-        partition, half, sql.Literal(split_at)))
+        file_partition(schema, table, file_id), file_partition(schema, table, file_id, "_b"),
+        sql.Literal(split_at)))
 
 
 def drop_orphaned_halves(conn: psycopg.Connection, schema: str, table: str) -> list[str]:
@@ -200,8 +204,7 @@ def drop_orphaned_halves(conn: psycopg.Connection, schema: str, table: str) -> l
             where n.nspname = %s and c.relkind = 'r' and not c.relispartition
               and c.relname ~ ('^' || %s || '__file_[0-9]+_b$')""", (schema, table)).fetchall()
     for name, file_id in candidates:
-        expression, params = _file_lock(file_id)
-        if conn.execute(f"select pg_try_advisory_xact_lock({expression})", params).fetchone()[0]:
+        if conn.execute(f"select pg_try_advisory_xact_lock({FILE_LOCK_KEY})", (file_id,)).fetchone()[0]:
             conn.execute(sql.SQL("drop table {}").format(sql.Identifier(schema, name)))
             dropped.append(name)
     return dropped
@@ -386,9 +389,10 @@ def landing_targets(contract: Contract) -> list[tuple[str, list[str]]]:
 
 
 def ensure_feed_tables(conn: psycopg.Connection, contract: Contract) -> None:
-    for schema, columns in landing_targets(contract):
+    targets = landing_targets(contract)
+    for schema, columns in targets:
         ensure_landing_table(conn, schema, contract.target_table, columns)
-    if len(landing_targets(contract)) > 1:
+    if len(targets) > 1:  # raw rows point to their identity row
         conn.execute(sql.SQL("alter table {} add column if not exists _identity_row_number integer").format(
             sql.Identifier("raw", contract.target_table)))
 
@@ -543,7 +547,7 @@ def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_pa
     # distinct combination in the file; each raw row names the row whose identity record it shares.
     row_numbers = data[ROW].to_numpy(dtype="int32")
     table = contract.target_table
-    conn.execute(f"select pg_advisory_xact_lock({_file_lock(file_id)[0]})", _file_lock(file_id)[1])
+    conn.execute(f"select pg_advisory_xact_lock({FILE_LOCK_KEY})", (file_id,))
     loaded_at = conn.execute("select now()").fetchone()[0]
     constants = {"_partner_id": contract.partner.id, "_period": result.period, "_loaded_at": loaded_at}
     halves = len(data) >= PARALLEL_WRITE_MIN_ROWS
@@ -566,11 +570,12 @@ def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_pa
     # made (for a large file, its first half, while a second connection writes the other half);
     # the checks run here meanwhile.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        writes = []
+        writes, identity_write = [], None
         if people is not None and len(data):
             vault = data[identity_columns].take(holders).reset_index(drop=True)
             vault.insert(0, "_source_row_number", row_numbers[holders])
-            writes.append(pool.submit(write, "identity", vault))
+            identity_write = pool.submit(write, "identity", vault)
+            writes.append(identity_write)
         if len(data):
             lineage = {"_source_row_number": row_numbers}
             if people is not None:
@@ -585,7 +590,7 @@ def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_pa
                     {"_file_id": file_id, "_is_current": True, **constants},
                     rows.iloc[middle:].reset_index(drop=True)))
                 rows = rows.iloc[:middle]
-            writes.append(pool.submit(write, "raw", rows, writes[0] if people is not None else None))
+            writes.append(pool.submit(write, "raw", rows, identity_write))
         checked = validate(prepared, contract, suite, result.period)
         for writing in writes:
             writing.result()
