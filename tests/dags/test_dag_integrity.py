@@ -50,3 +50,6 @@ def test_nightly_ingests_every_partner_before_dbt(dagbag):
     assert link.upstream_task_ids == {join.task_id}, "linkage runs after every partner's ingestion"
     assert all(link.task_id in t.upstream_task_ids or t.upstream_task_ids & {d.task_id for d in dbt_tasks}
                for t in dbt_tasks), "dbt runs after linkage"
+    freshness = dag.get_task("dbt_build.source_freshness")
+    assert freshness.upstream_task_ids == {"dbt_build.nightly"}, "the lateness check stays off the build's path"
+    assert freshness.trigger_rule == "all_done", "lateness is reported even when the build fails"

@@ -3,8 +3,8 @@
 One small programme year in a database of its own: everything but the latest month of the VCSE and
 ICB files is loaded and built in full; then the held-back month arrives, the linkage moves one HMRC
 record to another participant and unlinks another, and the nightly build runs as production runs it
-(worklink.orchestration.nightly_dbt: `dbt source freshness`, then
-`dbt build --selector nightly --state <previous run>`). Every table the
+(worklink.orchestration.nightly_dbt: `dbt build` of what depends on the sources loaded since the
+previous run, on the linkage or on changed code, `--state <previous run>`). Every table the
 project builds is then copied aside, the whole project is rebuilt with --full-refresh, and each
 table must hold the same rows (as a multiset) as its copy. This checks the incremental models
 (delete and re-insert by person) and the nightly selection at once: a model the selector failed to
@@ -140,7 +140,9 @@ def nightly(module_db, tmp_path_factory):
         tables = model_tables(conn)
         copy_aside(conn, tables)
     worklink("dbt", "run", "--full-refresh")
-    return {"url": module_db, "tables": tables, "worklink": worklink, "moved": moved, "unlinked": unlinked}
+    built = {r["unique_id"] for r in json.loads((workdir / "nightly" / "target" / "run_results.json").read_text())["results"]}
+    return {"url": module_db, "tables": tables, "worklink": worklink, "moved": moved, "unlinked": unlinked,
+            "built_by_second_night": built}
 
 
 def test_nightly_build_equals_full_refresh_table_by_table(nightly):
@@ -164,6 +166,21 @@ def test_the_case_exercised_the_incremental_path(nightly):
         assert conn.execute(
             "select count(*) from incremental_copy.intermediate__int_pay_events_attributed_to_periods "
             "where source_record_key = %s", [nightly["moved"]]).fetchone()[0] > 0
+
+
+def test_the_second_night_left_out_what_the_new_files_do_not_touch(nightly):
+    """No DWP or HMRC delivery that night: their linkage-independent models were not rebuilt, nor
+    the staging views, while the partners' feeds were rebuilt and tested down to the published layer."""
+    built = nightly["built_by_second_night"]
+    for left_out in ("int_dwp_benefit_months_classified", "int_hmrc_pay_events_attributed",
+                     "int_hmrc_employments_summarised", "stg_vcse__referrals", "stg_dwp__benefit_months"):
+        assert f"model.worklink.{left_out}" not in built
+    for rebuilt in ("int_reporting_dates_derived", "referrals", "int_pay_events_attributed_to_periods",
+                    "published_funnel_by_cohort_month"):
+        assert f"model.worklink.{rebuilt}" in built
+    assert any(uid.startswith("test.worklink.unique_stg_vcse__referrals_referral_key") for uid in built), \
+        "a view left out still has its data tests run on the new rows"
+    assert not any(uid.startswith("unit_test.") for uid in built)
 
 
 def test_an_hmrc_delivery_rebuilds_every_pay_event(nightly):

@@ -85,3 +85,10 @@ def test_dag_run_recorded_in_airflow_metadata_on_postgres(nightly_run):
             "select state from dag_run where dag_id = 'worklink_nightly' order by id desc limit 1"
         ).fetchone()
     assert state == ("success",)
+    with psycopg.connect(os.environ["WORKLINK_AIRFLOW_DATABASE_URL"]) as conn:
+        tasks = dict(conn.execute(
+            "select task_id, state from task_instance where dag_id = 'worklink_nightly' "
+            "and run_id = (select run_id from dag_run where dag_id = 'worklink_nightly' order by id desc limit 1)"
+        ).fetchall())
+    assert tasks["dbt_build.nightly"] == "success"
+    assert tasks["dbt_build.source_freshness"] == "success"

@@ -72,14 +72,17 @@ def link_participants() -> dict:
 
 
 def dbt_task_group():
-    """dbt_build.nightly: one task, one dbt process for the night (worklink.orchestration.nightly_dbt).
+    """dbt_build: the night's build, then the sources' freshness (worklink.orchestration.nightly_dbt).
 
-    `dbt source freshness`, then `dbt build --selector nightly --state <previous night>`: only what
-    the night's new files, the linkage or changed code affect is rebuilt and tested (everything on
-    the first night). It replaced a Cosmos task group of one task per model (each `dbt build
-    --select <model>` paying dbt's start-up, every model rebuilt every night). The price: a failure
-    is one task's failure, with dbt's log naming the node, and a retry re-runs the whole selection
-    (idempotent: tables are rebuilt, the incremental model deletes before it inserts).
+    nightly: one task, one dbt process: `dbt build` of what the night's new files, the linkage or
+    changed code affect, against the previous successful night's state (everything on the first
+    night). It replaced a Cosmos task group of one task per model (each `dbt build --select <model>`
+    paying dbt's start-up, every model rebuilt every night). The price: a failure is one task's
+    failure, with dbt's log naming the node, and a retry re-runs the whole selection (idempotent:
+    tables are rebuilt, the incremental model deletes before it inserts).
+
+    source_freshness: `dbt source freshness`, after the build whatever its outcome, so the lateness
+    check never delays the build; late feeds are logged (the partner alerts report them to partners).
     """
 
     @task_group(group_id="dbt_build")
@@ -94,7 +97,13 @@ def dbt_task_group():
                 raise RuntimeError("dbt build failed: see dbt's log above for the failing nodes")
             return result.__dict__
 
-        nightly()
+        @task(task_id="source_freshness", trigger_rule="all_done")
+        def source_freshness() -> dict:
+            from worklink.orchestration.nightly_dbt import check_source_freshness, default_work_dir
+
+            return check_source_freshness(load_settings().dbt_project_dir, default_work_dir())
+
+        nightly() >> source_freshness()
 
     return dbt_build()
 
