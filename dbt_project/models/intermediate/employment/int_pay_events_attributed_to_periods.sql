@@ -8,6 +8,7 @@
         "{{ pay_events_delete_relinked_people() }}",
     ],
     post_hook=["{{ record_upstream_table(ref('int_hmrc_pay_events_attributed')) }}"],
+    meta={'statistics_target': 100},
 ) }}
 -- One row per HMRC pay event of a programme participant with the days the pay covers
 -- (int_hmrc_pay_events_attributed), attached to the participant through the linkage xref; the
