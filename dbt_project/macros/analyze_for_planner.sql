@@ -2,7 +2,7 @@
   Post-hook of every table model: fresh statistics, so the planner of the models that read the table
   does not take it for an empty one. The statistics target is 10 (a 3,000-row sample, 10 common
   values) unless the model's meta sets `statistics_target`: ANALYZE at the default 100 was a fifth
-  of the nightly's database time for tables of some 20,000 rows (4.1 s -> 0.9 s measured in the
+  of the nightly's database time for tables of some 20,000 rows (4.1 s -> 1.0 s measured in the
   PostgreSQL log). The million-row tables from the DWP/HMRC extracts keep 100 (dbt_project.yml):
   a small sample would misjudge how many people they hold, which the joins to them depend on.
 #}
