@@ -75,24 +75,24 @@ def source_loads(sources, conninfo: str) -> dict[str, str | None]:
     import psycopg
     from psycopg import sql
 
-    declared = [(s["unique_id"], s["schema"], s["identifier"],
-                 s.get("config", {}).get("loaded_at_field") or s.get("loaded_at_field"))
-                for s in sources]
-    declared = [d for d in declared if d[3]]
+    declared = {}  # unique_id -> (schema, table, loaded_at_field)
+    for source in sources:
+        field_name = source.get("config", {}).get("loaded_at_field") or source.get("loaded_at_field")
+        if field_name:
+            declared[source["unique_id"]] = (source["schema"], source["identifier"], field_name)
     if not declared:
         return {}
     with psycopg.connect(conninfo) as conn:
-        relations = [sql.SQL("{}.{}").format(sql.Identifier(d[1]), sql.Identifier(d[2])).as_string(conn)
-                     for d in declared]
+        names = {uid: sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+                 for uid, (schema, table, _) in declared.items()}
         existing = {row[0] for row in conn.execute(
             "select uid from unnest(%s::text[], %s::text[]) as t(uid, rel) where to_regclass(rel) is not null",
-            [[d[0] for d in declared], relations]).fetchall()}
-        parts = [sql.SQL("select {uid}::text, max({field})::text from {schema}.{table}").format(
-                     uid=sql.Literal(uid), field=sql.Identifier(field), schema=sql.Identifier(schema),
-                     table=sql.Identifier(table))
-                 for uid, schema, table, field in declared if uid in existing]
+            [list(names), [name.as_string(conn) for name in names.values()]]).fetchall()}
+        parts = [sql.SQL("select {}::text, max({})::text from {}").format(
+                     sql.Literal(uid), sql.Identifier(declared[uid][2]), names[uid])
+                 for uid in declared if uid in existing]
         loads = dict(conn.execute(sql.SQL(" union all ").join(parts)).fetchall()) if parts else {}
-    return {uid: loads.get(uid) for uid, *_ in declared}
+    return {uid: loads.get(uid) for uid in declared}
 
 
 def changed_sources(sources, loads: dict[str, str | None], previous: dict[str, str | None]) -> list[str]:
