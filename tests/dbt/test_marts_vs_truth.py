@@ -128,6 +128,20 @@ def test_monitoring_return_months_equal_ground_truth(warehouse, measure, truth_k
     assert monthly_vs_truth(rows, warehouse.truth[truth_key]) == []
 
 
+def test_qualifications_gained_equal_ground_truth(warehouse):
+    """Qualifications reported at exit, per partner: any (ESOL or other) and ESOL ones."""
+    with warehouse.connect() as conn:
+        rows = conn.execute(
+            "select partner_id, count(*) filter (where outcome_type = 'qualification_gained'),"
+            " count(*) filter (where outcome_type = 'esol_qualification_gained')"
+            " from analytics.progression_outcomes group by partner_id").fetchall()
+    got = {partner: (any_kind, esol) for partner, any_kind, esol in rows}
+    want = {partner: (counts["qualifications_gained"], counts["esol_qualifications_gained"])
+            for partner, counts in warehouse.truth["by_partner"].items()}
+    assert {p: got.get(p, (0, 0)) for p in want} == want
+    assert sum(any_kind for any_kind, _ in want.values()) >= 3, "too few qualifications for a real check"
+
+
 def test_participants_equal_ground_truth_people(warehouse):
     """Linkage (truth fixture) + warehouse: one participant per real ETB person, two-partner people found."""
     truth = warehouse.truth

@@ -84,13 +84,19 @@ DDL_LOCK = "select pg_advisory_xact_lock(hashtext('worklink-ddl'))"
 
 
 def prepare_warehouse(database_url: str) -> None:
-    """Platform tables, schemas, roles and grants; once per run (concurrent runs serialise)."""
+    """Platform tables, schemas, roles and grants, and every contract's landing tables with all
+    its columns; once per run (concurrent runs serialise). The landing tables are dbt's sources:
+    made here, they exist before a feed's first file and gain a contract's new optional column
+    before the next file of that feed arrives."""
+    from worklink.contracts import load_contracts
     from worklink.platform.roles import ensure_roles
 
     with psycopg.connect(libpq_url(database_url)) as conn:
         conn.execute(DDL_LOCK)
         conn.execute((Path(__file__).with_name("platform_tables.sql")).read_text())
         ensure_roles(conn)
+        for contract in load_contracts():
+            ensure_feed_tables(conn, contract)
 
 
 def ensure_landing_table(conn: psycopg.Connection, schema: str, table: str, columns: list[str]) -> None:

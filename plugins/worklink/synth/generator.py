@@ -33,6 +33,7 @@ from .programme import (
     simulate_etb_outcomes,
     simulate_etb_referrals,
     simulate_icb,
+    simulate_qualifications,
     simulate_wellbeing,
     ww_person_attributes,
 )
@@ -100,8 +101,9 @@ def generate(
             shutil.rmtree(out / sub)
     out.mkdir(parents=True, exist_ok=True)
 
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(9)]
-    r_people, r_etb, r_ww, r_events, r_vary, r_admin, r_defects, r_cmp, r_jobs = streams
+    # a new stream goes at the end: the first streams, and so the data drawn from them, stay the same
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(10)]
+    r_people, r_etb, r_ww, r_events, r_vary, r_admin, r_defects, r_cmp, r_jobs, r_qual = streams
     names = pool_mod.build_name_pools(seed)
     issued: dict[str, set] = {"nhs_number": set(), "ni_number": set()}  # identifiers are unique per person
 
@@ -188,6 +190,7 @@ def generate(
     ref, new_jobs = simulate_etb_outcomes(r_etb, ref, etb_pa, rates)
     act = simulate_activities(r_events, ref, rates)
     wb = simulate_wellbeing(r_events, ref, rates)
+    ref["qualification_gained"] = simulate_qualifications(r_qual, ref, act, rates)
 
     icb_idx = np.flatnonzero(in_icb)
     icb_dates = to_weekday(
@@ -585,6 +588,7 @@ def _vcse_files(
         "exit_date": ex[li],
         "leaver_reason": r["leaver_reason"].to_numpy()[li],
         "planned_exit": r["planned_exit"].to_numpy()[li],
+        "qualification_gained": r["qualification_gained"].to_numpy()[li],
     }
     frame = _object_frame(
         cols, FEEDS["leavers"], [f"{pid}:{x}:leaver" for x in rid[li]], person_ids[pidx[li]]
@@ -748,6 +752,7 @@ def _counts(ref: pd.DataFrame, icb: pd.DataFrame, new_jobs: pd.DataFrame, etb_pe
         started = ~np.isnat(sd) & (sd <= end)
         decided = ~np.isnat(dns) & (dns <= end)
         job = r["job_recorded"].to_numpy() & ~np.isnat(js) & (js <= end)
+        qualification = r["qualification_gained"].to_numpy()
         dur = (je - js).astype("int64")
 
         def sustained(days: int, js=js, job=job, je=je, dur=dur) -> np.ndarray:
@@ -765,6 +770,8 @@ def _counts(ref: pd.DataFrame, icb: pd.DataFrame, new_jobs: pd.DataFrame, etb_pe
             "sustained_13_weeks": int(sustained(91).sum()),
             "sustained_26_weeks": int(sustained(182).sum()),
             "leavers": int((started & ~np.isnat(ex) & (ex <= end)).sum()),
+            "qualifications_gained": int(np.isin(qualification, ["esol", "other"]).sum()),
+            "esol_qualifications_gained": int((qualification == "esol").sum()),
             "persons": int(r["person_idx"].nunique()),
         }
         monthly["referrals"][pid] = _by_month(rd, P.ETB_MONTHS)

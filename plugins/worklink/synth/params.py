@@ -106,6 +106,7 @@ LEAVER_REASONS = [
     "ineligible_on_review",
     "other",
 ]
+QUALIFICATIONS = ["none", "esol", "other"]  # contracts/_code_lists.yml: qualification_gained
 PLANNED_LEAVER_REASONS = {
     "completed_support",
     "entered_employment",
@@ -182,6 +183,11 @@ class Rates:
     gap_exit: Gap = field(default_factory=lambda: Gap(120, 0.5, 14, 330))  # start -> exit (no job)
     in_work_support_days: tuple[int, int] = (14, 70)  # exit after job start, uniform
     activity_every_days: float = 10.0  # mean days between activities while on programme
+    # --- qualifications gained, reported on the leaver row (its own random stream: the rest of the
+    # sample is the same as before qualifications were generated)
+    esol_qualification_if_esol: float = 0.35  # leaver who had ESOL sessions gains an ESOL qualification
+    qualification_if_training: float = 0.30  # leaver who had a training course gains another qualification
+    qualification_otherwise: float = 0.03
     # --- wellbeing
     wellbeing_baseline: float = 0.92
     wellbeing_review: float = 0.5  # of starters on programme > 90 days

@@ -388,6 +388,28 @@ def simulate_activities(rng: np.random.Generator, ref: pd.DataFrame, rates: P.Ra
     return act
 
 
+def simulate_qualifications(
+    rng: np.random.Generator, ref: pd.DataFrame, act: pd.DataFrame, rates: P.Rates
+) -> np.ndarray:
+    """The qualification each leaver reports at exit (P.QUALIFICATIONS), None for everyone else.
+
+    People who had ESOL sessions may gain an ESOL qualification; people who had a training course
+    (or, rarely, anyone) another one. Decided after the activities, from a stream of its own.
+    """
+    sd = ref["start_date"].to_numpy().astype("datetime64[D]")
+    ex = ref["exit_date"].to_numpy().astype("datetime64[D]")
+    leaver = ~np.isnat(sd) & ~np.isnat(ex) & (ex <= P.DATA_END)
+    had = {kind: np.zeros(len(ref), bool) for kind in ("esol", "training_course")}
+    for kind, mask in had.items():
+        mask[act.loc[act["activity_type"] == kind, "ref_row"].to_numpy()] = True
+    draw_esol, draw_other = rng.random(len(ref)), rng.random(len(ref))
+    esol = had["esol"] & (draw_esol < rates.esol_qualification_if_esol)
+    other = draw_other < np.where(had["training_course"], rates.qualification_if_training, rates.qualification_otherwise)
+    gained = np.where(esol, "esol", np.where(other, "other", "none")).astype(object)
+    gained[~leaver] = None
+    return gained
+
+
 # -------------------------------------------------------------------------------------------- wellbeing
 def _items(rng: np.random.Generator, instrument: str, z: np.ndarray) -> np.ndarray:
     k, lo, hi = P.INSTRUMENTS[instrument]

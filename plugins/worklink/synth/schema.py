@@ -68,6 +68,7 @@ FEEDS: dict[str, dict[str, str]] = {
         "exit_date": "date",
         "leaver_reason": "str",
         "planned_exit": "str",
+        "qualification_gained": "str",
     },
 }
 VCSE_FEEDS = list(FEEDS)
@@ -153,6 +154,7 @@ CODE_LISTS: dict[str, list[str]] = {
     "evidence_type": P.EVIDENCE_TYPES,
     "leaver_reason": P.LEAVER_REASONS,
     "planned_exit": ["Y", "N"],
+    "qualification_gained": P.QUALIFICATIONS,
     "fit_note_status": P.FIT_NOTE_STATUSES,
 }
 ICB_CODE_LISTS = {**CODE_LISTS, "referral_source": P.ICB_REFERRAL_SOURCES}
@@ -242,6 +244,7 @@ ANCOATS_HEADERS = {
         "exit_date": "Exit Date",
         "leaver_reason": "Exit Reason",
         "planned_exit": "Planned Exit?",
+        "qualification_gained": "Qualification Gained",
     },
 }
 MOSSSIDE_HEADERS = {
@@ -302,6 +305,7 @@ MOSSSIDE_HEADERS = {
         "exit_date": "Date Left",
         "leaver_reason": "Reason for Leaving",
         "planned_exit": "Planned",
+        "qualification_gained": "Qualification",
     },
 }
 

@@ -2,16 +2,18 @@
 --   volunteering_started          first volunteering placement after the start
 --   training_or_education_started first training course or ESOL session after the start, or an
 --                                 exit to education/training
---   esol_learning_started         first ESOL session after the start (the ESOL strand of
---                                 "qualification including ESOL"; qualifications themselves are not
---                                 in any feed yet, so qualification_gained is not derived)
+--   esol_learning_started         first ESOL session after the start
 --   job_search_started            first CV / job-search session after the start
+--   qualification_gained          a qualification (ESOL or other) the leaver row reports, on the
+--                                 exit date (partners report qualifications at exit, ESF style)
+--   esol_qualification_gained     an ESOL qualification the leaver row reports, on the exit date
 -- Paid work, sustained work and economic status change are in the employment models.
 with
 
 journeys as (
 
-    select referral_key, participant_id, partner_id, start_date, exit_date, leaver_reason
+    select referral_key, participant_id, partner_id, start_date, exit_date, leaver_reason,
+        qualification_gained_at_exit
     from {{ ref('int_referral_journeys_assembled') }}
     where is_started
 
@@ -51,6 +53,14 @@ from_exits as (
     select referral_key, 'training_or_education_started' as outcome_type, exit_date as achieved_date
     from journeys
     where leaver_reason = 'entered_education_training'
+    union all
+    select journeys.referral_key, qualification.outcome_type, journeys.exit_date
+    from journeys
+    cross join lateral unnest(case journeys.qualification_gained_at_exit
+        when 'esol' then array['qualification_gained', 'esol_qualification_gained']
+        when 'other' then array['qualification_gained']
+        else array[]::text[]
+    end) as qualification(outcome_type)
 
 ),
 

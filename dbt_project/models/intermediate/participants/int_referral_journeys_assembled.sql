@@ -35,7 +35,8 @@ exits as (
         referral_key,
         exit_date,
         leaver_reason,
-        is_planned_exit
+        is_planned_exit,
+        qualification_gained
     from {{ ref('stg_vcse__leavers') }}
     order by referral_key, exit_date desc, file_id desc
 
@@ -68,6 +69,7 @@ assembled as (
         case when decisions.start_date is not null then exits.exit_date end as exit_date,
         case when decisions.start_date is not null then exits.leaver_reason end as leaver_reason,
         case when decisions.start_date is not null then exits.is_planned_exit end as is_planned_exit,
+        case when decisions.start_date is not null then exits.qualification_gained end as qualification_gained_at_exit,
         coalesce(contacts.activities_count, 0) as activities_count,
         coalesce(contacts.contact_days_count, 0) as contact_days_count,
         coalesce(contacts.activity_minutes, 0) as activity_minutes,

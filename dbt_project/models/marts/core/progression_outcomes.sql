@@ -1,5 +1,6 @@
 -- One row per VCSE referral and "moving closer to work" outcome achieved after the start
--- (volunteering, training or education, ESOL learning, job search), with its first date.
+-- (volunteering, training or education, ESOL learning, job search, qualification gained including
+-- ESOL), with its first date.
 select
     outcomes.*,
     referrals.episode_key,

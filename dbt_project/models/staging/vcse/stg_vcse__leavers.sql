@@ -20,6 +20,8 @@ renamed as (
 
         -- strings
         leaver_reason,
+        -- none | esol | other (contracts/_code_lists.yml); null when the partner left it empty
+        qualification_gained,
 
         -- dates
         cast(exit_date as date) as exit_date,
