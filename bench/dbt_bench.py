@@ -241,8 +241,10 @@ def cpu_index() -> float:
 
 def measure_once(url: str, env: dict[str, str], workdir: Path, sample: Path, held: Path) -> dict:
     """FULL build, the new month arrives, INCREMENTAL nightly; the database starts before the new month."""
+    from worklink.ingest.loader import prepare_warehouse
     from worklink.orchestration.nightly_dbt import save_state, source_loads
 
+    prepare_warehouse(url)  # a database saved by an older version gains the contracts' new columns
     run_report: dict = {"rows_before": row_counts(url), "cpu_index_before": cpu_index()}
     full_target = workdir / "target_full"
     full_env = {**dbt_env(env), "DBT_TARGET_PATH": str(full_target)}
