@@ -138,7 +138,7 @@ def _modified_incremental_models(manifest, previous: Path) -> list[str]:
 
 
 def run_nightly_dbt(project_dir: Path, work_dir: Path, *, full: bool = False, threads: int | None = None,
-                    conninfo: str | None = None, log=print) -> NightlyResult:
+                    log=print) -> NightlyResult:
     """The night's selection in one process; see the module docstring."""
     started = time.monotonic()
     from dbt.cli.main import dbtRunner
@@ -162,7 +162,7 @@ def run_nightly_dbt(project_dir: Path, work_dir: Path, *, full: bool = False, th
     parsed = timed("parse", dbtRunner(), ["parse", "--quiet", "--no-write-json"])
     sources = [source.to_dict() for source in parsed.result.sources.values()]
     began = time.monotonic()
-    loads = source_loads(sources, conninfo or _warehouse_conninfo())
+    loads = source_loads(sources, _warehouse_conninfo())
     seconds["source_loads"] = time.monotonic() - began
 
     incremental = not full and all((previous / name).exists() for name in STATE_FILES)
