@@ -188,8 +188,12 @@ def contracts_build_suites() -> None:
 def ingest(paths: tuple[Path, ...], as_json: bool) -> None:
     """Ingest landed files or folders: check, quarantine bad rows, load the rest.
 
-    Each file ends as loaded, loaded_with_quarantine, rejected or duplicate. Exit code 0
-    unless a file hit an internal error (bad data is a result, not a failure).
+    PATHS must lie inside the landing folder (WORKLINK_LANDING_DIR); links and special files
+    there are refused, never followed. Each entry ends as loaded, loaded_with_quarantine,
+    rejected, duplicate, reinstated (an earlier version sent again), needs_confirmation (a
+    much smaller re-send, held: see `worklink files confirm`), unmatched (no feed agreement
+    claims it), refused or error. Exit code 0 unless a file hit an internal error (bad data
+    is a result, not a failure).
     """
     from worklink.ingest.service import ingest_paths
 
@@ -211,6 +215,33 @@ def ingest(paths: tuple[Path, ...], as_json: bool) -> None:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2, default=str))
     if any(r.status == "error" for r in results):
         sys.exit(1)
+
+
+@main.group()
+def files() -> None:
+    """Received files: confirm a held re-send."""
+
+
+@files.command("confirm")
+@click.argument("file_id", type=int)
+def files_confirm(file_id: int) -> None:
+    """Make a version held as needs_confirmation the current one for its month.
+
+    A re-send with far fewer rows than the month it would replace (a header-only or truncated
+    export) is held, not current. When the partner confirms the smaller month is right (for
+    example nothing happened that month after all), this makes it current; the earlier
+    version is kept, flagged not current.
+    """
+    from worklink.contracts import load_contracts
+    from worklink.ingest.loader import confirm_held_version
+    from worklink.platform.database import ensure_database
+
+    try:
+        result = confirm_held_version(ensure_database(), file_id, load_contracts())
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"file {file_id} ({result.partner}/{result.feed} {result.period}) is now current"
+               + (f", replacing file {result.supersedes_file_id}" if result.supersedes_file_id else ""))
 
 
 # --------------------------------------------------------------------------- tool passthrough

@@ -74,6 +74,17 @@ class FileSpec(Strict):
     due_days_after_period: int = Field(
         default=10, ge=0, description="a file for period P is late when received after P's last day + this"
     )
+    # Limits that keep one hostile or mistaken file from exhausting the machine. The defaults fit a
+    # national DWP extract (~0.75 GB at ten times Greater Manchester's volume) with room to spare.
+    max_file_bytes: int = Field(default=1 << 30, ge=1, description="a larger file is kept but not read")
+    max_unpacked_bytes: int = Field(
+        default=512 << 20, ge=1, description="an .xlsx whose parts unpack to more is refused (zip bombs)")
+    max_cell_chars: int = Field(
+        default=32_767, ge=1, description="a longer cell holds its row back (32,767 is Excel's own cell limit)")
+    min_resend_fraction: float = Field(
+        default=0.5, ge=0, le=1,
+        description="a new version of a month with fewer rows than this share of the current version's is "
+                    "held as needs_confirmation instead of replacing it (a truncated or header-only re-send)")
 
     @field_validator("period_regex")
     @classmethod
@@ -235,7 +246,24 @@ DEFAULT_SEVERITY: dict[str, Severity] = {
     "missing_required_column": Severity.reject_file,
     "unexpected_column": Severity.reject_file,
     "file_name_mismatch": Severity.reject_file,
+    "period_invalid": Severity.reject_file,
     "wrong_feed": Severity.reject_file,
+    "file_format": Severity.reject_file,
+    "file_compressed": Severity.reject_file,
+    "file_too_large": Severity.reject_file,
+    "duplicate_column": Severity.reject_file,
+    "internal_error": Severity.reject_file,
+    # landing folder entries that are never opened
+    "landing_symlink": Severity.reject_file,
+    "landing_not_a_file": Severity.reject_file,
+    "outside_landing": Severity.reject_file,
+    "file_vanished": Severity.reject_file,
+    # rows that could not be read as rows
+    "ragged_row": Severity.quarantine_row,
+    "unclosed_quote": Severity.quarantine_row,
+    "control_character": Severity.quarantine_row,
+    "cell_too_long": Severity.quarantine_row,
+    "formula_without_value": Severity.quarantine_row,
     # row level
     "required": Severity.quarantine_row,
     "type_integer": Severity.quarantine_row,

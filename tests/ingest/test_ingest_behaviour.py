@@ -24,7 +24,8 @@ PARTNER = "wythenshawe_wellbeing"
 
 
 @pytest.fixture
-def landing(session_db, tmp_path, monkeypatch):
+def landing(module_db, tmp_path, monkeypatch):
+    # A database of its own: the months used here are months the generated samples also use.
     root = tmp_path / "landing"
     (root / PARTNER / "referrals").mkdir(parents=True)
     monkeypatch.setenv("WORKLINK_LANDING_DIR", str(root))
@@ -47,14 +48,14 @@ def raw_rows(db, file_id):
 
 
 def test_identical_redelivery_is_a_duplicate_and_loads_nothing(landing, db):
-    path = write(landing, "WWC_referrals_2030-01.csv", [HEADER, *GOOD])
+    path = write(landing, "WWC_referrals_2025-07.csv", [HEADER, *GOOD])
     first = run(path)
     assert first.status == "loaded" and first.rows_loaded == 2
     second = run(path)  # the same file delivered again
     assert second.status == "duplicate" and second.duplicate_of == first.file_id
     assert second.rows_loaded == 0
     total = db.execute("select count(*) from raw.vcse_referrals where referral_id in ('T-1','T-2')"
-                       " and _period = '2030-01'").fetchone()[0]
+                       " and _period = '2025-07'").fetchone()[0]
     assert total == 2
     kept = db.execute("select archive_path from ingest.file_manifest where file_id = %s",
                       (second.file_id,)).fetchone()[0]
@@ -62,10 +63,10 @@ def test_identical_redelivery_is_a_duplicate_and_loads_nothing(landing, db):
 
 
 def test_corrected_resubmission_supersedes_without_double_counting(landing, db):
-    v1 = run(write(landing, "WWC_referrals_2030-02.csv", [HEADER, GOOD[0]]))
-    v2 = run(write(landing, "WWC_referrals_2030-02.csv", [HEADER, GOOD[1], GOOD[0]]))  # corrected, same name
+    v1 = run(write(landing, "WWC_referrals_2025-08.csv", [HEADER, GOOD[0]]))
+    v2 = run(write(landing, "WWC_referrals_2025-08.csv", [HEADER, GOOD[1], GOOD[0]]))  # corrected, same name
     assert v2.status == "loaded" and v2.supersedes_file_id == v1.file_id and v2.version == 2
-    current = db.execute("select count(*) from raw.vcse_referrals where _period = '2030-02' and _is_current"
+    current = db.execute("select count(*) from raw.vcse_referrals where _period = '2025-08' and _is_current"
                          ).fetchone()[0]
     assert current == 2
     assert raw_rows(db, v1.file_id) == 1, "the superseded version is kept"
@@ -75,7 +76,7 @@ def test_corrected_resubmission_supersedes_without_double_counting(landing, db):
 
 
 def test_bad_row_is_quarantined_with_rule_and_the_rest_loaded(landing, db):
-    result = run(write(landing, "WWC_referrals_2030-03.csv", [HEADER, GOOD[0], BAD_NHS]))
+    result = run(write(landing, "WWC_referrals_2025-09.csv", [HEADER, GOOD[0], BAD_NHS]))
     assert result.status == "loaded_with_quarantine"
     assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (2, 1, 1)
     [issue] = result.errors
@@ -92,12 +93,12 @@ def test_bad_row_is_quarantined_with_rule_and_the_rest_loaded(landing, db):
 @pytest.mark.parametrize(
     "name, content, rule",
     [
-        ("WWC_referrals_2030-04.csv", b"", "file_empty"),
-        ("WWC_referrals_2030-06.csv", ("\n".join([HEADER.replace("referral_date,", ""), ]) + "\n").encode(),
+        ("WWC_referrals_2025-10.csv", b"", "file_empty"),
+        ("WWC_referrals_2025-12.csv", ("\n".join([HEADER.replace("referral_date,", ""), ]) + "\n").encode(),
          "missing_required_column"),
-        ("WWC_referrals_2030-07.csv", (HEADER + ",favourite_colour\n").encode(), "unexpected_column"),
-        ("WWC_referrals_2030-08.csv", (HEADER + "\n" + GOOD[0]).encode("utf-16"), "file_encoding"),
-        ("WWC_referrals_2030-09.csv", (HEADER + "\n").encode() + b"T-9,Z\xff\xfe,Q\n", "file_encoding"),
+        ("WWC_referrals_2026-01.csv", (HEADER + ",favourite_colour\n").encode(), "unexpected_column"),
+        ("WWC_referrals_2026-02.csv", (HEADER + "\n" + GOOD[0]).encode("utf-16"), "file_encoding"),
+        ("WWC_referrals_2026-03.csv", (HEADER + "\n").encode() + b"T-9,Z\xff\xfe,Q\n", "file_encoding"),
         ("WWC_referrals_undated.csv", (HEADER + "\n" + GOOD[0]).encode(), "file_name_mismatch"),
     ],
 )
@@ -116,21 +117,24 @@ def test_file_level_problems_reject_the_file_and_keep_it(landing, db, name, cont
 
 
 def test_header_only_file_is_a_valid_month_with_nothing_to_report(landing):
-    result = run(write(landing, "WWC_referrals_2030-05.csv", [HEADER]))
+    result = run(write(landing, "WWC_referrals_2025-11.csv", [HEADER]))
     assert (result.status, result.rows_in, result.rows_loaded, result.errors) == ("loaded", 0, 0, [])
 
 
-def test_file_outside_any_contract_is_reported(landing):
+def test_file_outside_any_contract_is_reported(landing, db):
     stray = landing / PARTNER / "referrals" / "notes.txt"
     stray.write_text("hello")
     result = run(stray)
-    assert result.status == "rejected" and result.errors[0].rule == "file_name_mismatch"
+    assert result.status == "unmatched" and result.errors[0].rule == "file_name_mismatch"
     assert "WWC_referrals_*.csv" in result.errors[0].message
+    kept = db.execute("select status, archive_path from ingest.file_manifest where file_id = %s",
+                      (result.file_id,)).fetchone()
+    assert kept[0] == "unmatched" and Path(kept[1]).read_text() == "hello"
 
 
 def test_recommended_field_missing_is_a_warning_and_the_row_loads(landing, db):
     row = GOOD[1].replace(",M,,", ",,,")  # sex empty (recommended, not required)
-    result = run(write(landing, "WWC_referrals_2030-11.csv", [HEADER, row]))
+    result = run(write(landing, "WWC_referrals_2026-04.csv", [HEADER, row]))
     assert (result.status, result.rows_loaded, result.rows_warned) == ("loaded", 1, 1)
     [issue] = result.errors
     assert (issue.rule, issue.severity, issue.column) == ("optional_missing", "warn", "sex")
@@ -138,8 +142,8 @@ def test_recommended_field_missing_is_a_warning_and_the_row_loads(landing, db):
 
 
 def test_a_file_of_another_feed_is_rejected_with_a_hint(landing):
-    starts = ["referral_id,first_contact_date,start_date,did_not_start_reason", "T-1,2030-12-01,2030-12-03,"]
-    result = run(write(landing, "WWC_referrals_2030-12.csv", starts))
+    starts = ["referral_id,first_contact_date,start_date,did_not_start_reason", "T-1,2026-05-01,2026-05-03,"]
+    result = run(write(landing, "WWC_referrals_2026-05.csv", starts))
     assert result.status == "rejected" and result.errors[0].rule == "wrong_feed"
     assert "starts" in result.errors[0].message and "wythenshawe_wellbeing/starts/" in result.errors[0].message
 
@@ -167,7 +171,7 @@ def test_partner_webhook_gets_a_summary_without_row_data(landing, monkeypatch):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.delenv("AIRFLOW_CONN_WORKLINK_SMTP", raising=False)
     try:
-        result = run(write(landing, "WWC_referrals_2031-01.csv", [HEADER, BAD_NHS, GOOD[0]]))
+        result = run(write(landing, "WWC_referrals_2026-06.csv", [HEADER, BAD_NHS, GOOD[0]]))
         contracts = []
         for c in load_contracts():
             data = c.model_dump(mode="json")
@@ -186,10 +190,10 @@ def test_partner_webhook_gets_a_summary_without_row_data(landing, monkeypatch):
 
 def test_a_start_before_its_referral_is_quarantined(landing):
     referral = GOOD[0].replace("T-1,", "T-50,").replace("2025-07-03", "2025-09-10")
-    run(write(landing, "WWC_referrals_2031-02.csv", [HEADER, referral]))
+    run(write(landing, "WWC_referrals_2026-07.csv", [HEADER, referral]))
     starts_dir = landing / PARTNER / "starts"
     starts_dir.mkdir()
-    path = starts_dir / "WWC_starts_2031-02.csv"
+    path = starts_dir / "WWC_starts_2026-07.csv"
     path.write_text("referral_id,first_contact_date,start_date,did_not_start_reason\n"
                     "T-50,2025-09-01,2025-09-20,\nT-51,2025-09-01,2025-09-20,\n")
     result = run(path)

@@ -197,12 +197,12 @@ def test_different_valid_nhs_numbers_are_never_merged_automatically(nights, link
               "ni_number,referral_date,referral_source,priority_group,main_condition,carer_hours_per_week,"
               "economic_status,service_variant,eligible,ineligible_reason")
     rows = [
-        "WWC-990001,Imogen,Quartermaine,1971-03-04,F,,M22 5RT,,,9434765919,JZ552104A,2030-01-05,gp,carer,"
+        "WWC-990001,Imogen,Quartermaine,1971-03-04,F,,M22 5RT,,,9434765919,JZ552104A,2026-10-05,gp,carer,"
         "mental_health,20,inactive_other,digital_first,Y,",
-        "WWC-990002,Imogen,Quartermaine,1971-03-04,F,,M22 5RT,,,4010232137,JZ552104A,2030-01-20,gp,carer,"
+        "WWC-990002,Imogen,Quartermaine,1971-03-04,F,,M22 5RT,,,4010232137,JZ552104A,2026-10-20,gp,carer,"
         "mental_health,20,inactive_other,digital_first,Y,",
     ]
-    path = folder / "WWC_referrals_2030-01.csv"
+    path = folder / "WWC_referrals_2026-10.csv"
     path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     ingest(url, landing, [path])
     summary = run_linkage(url)

@@ -40,6 +40,7 @@ MESSAGES = {
     "date_order": "is earlier than a date that must come before it",
     "duplicate_row": "repeats an earlier row of the same file exactly",
     "optional_missing": "is empty (optional, but please complete it)",
+    "control_character": "contains a NUL control character (often a sign of a damaged export)",
 }
 
 
@@ -263,6 +264,7 @@ def prepare(frame: pd.DataFrame, contract: Contract) -> PreparedFrame:
     issues: list[pd.DataFrame] = []
     for column in contract.columns:
         distinct = DistinctColumn.of(frame[column.name])
+        distinct = distinct.with_values(_unstorable_cells(distinct, row_numbers, column.name, contract, issues))
         distinct = distinct.with_values(normalise_values(clean_values(distinct.values), column))
         stored = distinct.values
         parsed = parse_values(stored, column, contract.file.date_format)
@@ -280,6 +282,26 @@ def prepare(frame: pd.DataFrame, contract: Contract) -> PreparedFrame:
         data[column.name] = distinct.as_categorical()
         typed.setdefault(column.name, data[column.name])
     return PreparedFrame(pd.DataFrame(data), pd.DataFrame(typed), issues, columns, typed_values)
+
+
+def _unstorable_cells(distinct: DistinctColumn, row_numbers: np.ndarray, column: str, contract: Contract,
+                      issues: list[pd.DataFrame]) -> pd.Series:
+    """Cells no database text can hold (NUL) or longer than the contract allows hold their rows
+    back; the NUL is dropped from the stored copy so the bulk write of the other rows succeeds
+    (the held row is deleted before commit)."""
+    values = distinct.values
+    if values.isna().all():
+        return values
+    nul = values.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
+    if nul.any():
+        issues.append(_issue_frame(row_numbers[distinct.rows(nul)], column, "control_character", contract))
+        values = values.str.replace("\x00", "", regex=False)
+    limit = contract.file.max_cell_chars
+    long = (values.str.len() > limit).fillna(False).to_numpy(dtype=bool)
+    if long.any():
+        issues.append(_issue_frame(row_numbers[distinct.rows(long)], column, "cell_too_long", contract,
+                                   f"is longer than {limit:,} characters"))
+    return values
 
 
 def cross_feed_order_issues(prepared: PreparedFrame, contract: Contract, lookup) -> pd.DataFrame | None:

@@ -10,12 +10,12 @@ partner, feed and period supersedes the earlier version (kept, flagged not curre
 
 from __future__ import annotations
 
-import hashlib
 import io
+import json
 import re
-import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +31,13 @@ from worklink.contracts import Contract
 from worklink.identity.pseudonyms import normalise_name, tokens
 from worklink.ingest.checks import PreparedFrame, cross_feed_order_issues, prepare, validate
 from worklink.ingest.distinct_values import DistinctColumn, distinct_combinations
-from worklink.ingest.reader import ROW, FileRejected, feed_matching_headers, read_landed_file
+from worklink.ingest.landing import LandedFile, open_landed
+from worklink.ingest.manifest import RECEIVED_STATUSES, archive_landed
+from worklink.ingest.reader import ROW, FileRejected, LandedRows, feed_matching_headers, read_rows
 from worklink.platform.database import libpq_url
 from worklink.quality.suites import load_suite
 
 LINEAGE_COLUMNS = ["_file_id", "_source_row_number", "_partner_id", "_period"]
-
 
 @dataclass
 class FileIssue:
@@ -47,14 +48,13 @@ class FileIssue:
     severity: str
     record_id: str | None = None
 
-
 @dataclass
 class IngestResult:
     file: str
     sha256: str
     partner: str | None
     feed: str | None
-    status: str  # loaded | loaded_with_quarantine | rejected | duplicate
+    status: str  # see worklink.ingest.manifest for the statuses
     file_id: int | None = None
     period: str | None = None
     version: int | None = None
@@ -62,6 +62,7 @@ class IngestResult:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     rows_warned: int = 0
+    blank_rows: int = 0
     supersedes_file_id: int | None = None
     duplicate_of: int | None = None
     errors: list[FileIssue] = field(default_factory=list)
@@ -69,19 +70,7 @@ class IngestResult:
     def to_dict(self) -> dict:
         return asdict(self)
 
-
-def sha256_of(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
 DDL_LOCK = "select pg_advisory_xact_lock(hashtext('worklink-ddl'))"
-
 
 def prepare_warehouse(database_url: str) -> None:
     """Platform tables, schemas, roles and grants, and every contract's landing tables with all
@@ -97,7 +86,6 @@ def prepare_warehouse(database_url: str) -> None:
         ensure_roles(conn)
         for contract in load_contracts():
             ensure_feed_tables(conn, contract)
-
 
 def ensure_landing_table(conn: psycopg.Connection, schema: str, table: str, columns: list[str]) -> None:
     """raw.<table> (everything but direct identifiers) or identity.<table> (only those), same keys.
@@ -125,7 +113,6 @@ def ensure_landing_table(conn: psycopg.Connection, schema: str, table: str, colu
             sql.SQL("alter table {} add column if not exists {} text").format(ident, sql.Identifier(column))
         )
 
-
 def create_file_partition(conn: psycopg.Connection, schema: str, table: str, file_id: int,
                           constants: dict[str, object], split_at: int | None = None
                           ) -> tuple[sql.Composable, sql.Composable]:
@@ -149,28 +136,23 @@ def create_file_partition(conn: psycopg.Connection, schema: str, table: str, fil
     _set_lineage_defaults(conn, target, {"_file_id": file_id, **constants})
     return partition, target
 
-
 def file_partition(schema: str, table: str, file_id: int, half: str = "") -> sql.Identifier:
     """``<schema>.<table>__file_<id>``: the file's partition, or with ``half`` ("_a", "_b") one of
     the two tables a large file's raw partition is split into."""
     return sql.Identifier(schema, f"{table}__file_{file_id}{half}")
-
 
 def _set_lineage_defaults(conn: psycopg.Connection, table: sql.Composable, values: dict[str, object]) -> None:
     conn.execute(sql.SQL("alter table {} {}").format(table, sql.SQL(", ").join(
         sql.SQL("alter column {} set default {}").format(sql.Identifier(c), sql.Literal(v))
         for c, v in values.items())))
 
-
 # A file this large is written by two connections at once, half each (the server's side of a COPY
 # is one core's work); below it, the second connection costs more than it saves.
 PARALLEL_WRITE_MIN_ROWS = 200_000
 
-
 # Advisory lock key a load holds on its file id until it commits or aborts (parameter: the file
 # id): a second half whose load is gone can be told from one whose load is still running.
 FILE_LOCK_KEY = "hashtext('worklink-load-file:' || %s)"
-
 
 def write_second_half(database_url: str, schema: str, table: str, file_id: int, split_at: int,
                       columns: list[tuple[str, str, bool]], defaults: dict[str, object],
@@ -194,12 +176,10 @@ def write_second_half(database_url: str, schema: str, table: str, file_id: int, 
             _copy_binary(cur, half, frame)
         conn.commit()
 
-
 def attach_second_half(conn: psycopg.Connection, schema: str, table: str, file_id: int, split_at: int) -> None:
     conn.execute(sql.SQL("alter table {} attach partition {} for values from ({}) to (maxvalue)").format(
         file_partition(schema, table, file_id), file_partition(schema, table, file_id, "_b"),
         sql.Literal(split_at)))
-
 
 def drop_orphaned_halves(conn: psycopg.Connection, schema: str, table: str) -> list[str]:
     """Drop second halves whose load never committed (crashed or failed after writing them)."""
@@ -215,18 +195,15 @@ def drop_orphaned_halves(conn: psycopg.Connection, schema: str, table: str) -> l
             dropped.append(name)
     return dropped
 
-
 def _table_columns(conn: psycopg.Connection, schema: str, table: str) -> list[tuple[str, str, bool]]:
     return conn.execute(
         """select attname, format_type(atttypid, atttypmod), attnotnull from pg_attribute
             where attrelid = %s::regclass and attnum > 0 and not attisdropped order by attnum""",
         (f"{schema}.{table}",)).fetchall()
 
-
 def period_of(path: Path, contract: Contract) -> str | None:
     match = re.search(contract.file.period_regex, path.name)
     return match.group("period") if match else None
-
 
 def _copy_frame(cur: psycopg.Cursor, table: sql.Composable, frame: pd.DataFrame) -> None:
     """COPY a frame as CSV; Arrow's writer is ~15x faster than pandas.to_csv at 1M rows."""
@@ -238,7 +215,6 @@ def _copy_frame(cur: psycopg.Cursor, table: sql.Composable, frame: pd.DataFrame)
     with cur.copy(sql.SQL("copy {} ({}) from stdin with (format csv)").format(table, cols)) as copy:
         for start in range(0, len(data), 1 << 20):
             copy.write(data[start:start + (1 << 20)])
-
 
 def _copy_binary(cur: psycopg.Cursor, table: sql.Composable, frame: pd.DataFrame) -> None:
     """COPY a frame in PostgreSQL's binary format (pgpq encodes Arrow columns natively):
@@ -257,65 +233,87 @@ def _copy_binary(cur: psycopg.Cursor, table: sql.Composable, frame: pd.DataFrame
                 schema=schema)))
         copy.write(encoder.finish())
 
+PERIOD_FORMAT = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
-def _archive(path: Path, sha: str, contract: Contract, archive_dir: Path) -> Path:
-    target = archive_dir / contract.partner.id / contract.feed / f"{sha[:16]}__{path.name}"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".part")
-        shutil.copy2(path, tmp)
-        tmp.replace(target)
-    return target
-
+def period_problem(period: str, delivered: datetime) -> str | None:
+    """Why a file name's period cannot be the month it reports on, or None."""
+    if not PERIOD_FORMAT.fullmatch(period):
+        return "is not a month (YYYY-MM with a month from 01 to 12)"
+    if period > delivered.strftime("%Y-%m"):
+        return f"is after the month the file was delivered ({delivered.strftime('%Y-%m')})"
+    return None
 
 def ingest_file(
-    path: Path,
+    source: Path | LandedFile,
     contract: Contract,
     database_url: str,
     archive_dir: Path,
     expectations_dir: Path,
     siblings: list[Contract] | None = None,
+    landing_root: Path | None = None,
+    run_label: str | None = None,
 ) -> IngestResult:
     """Ingest one file under ``contract``; ``siblings`` (the partner's other contracts) only
-    sharpen the message when a file turns out to be a different feed than its name says."""
-    path = Path(path)
-    sha, size = sha256_of(path)
+    sharpen the message when a file turns out to be a different feed than its name says.
+
+    ``source`` is a file already opened through the landing jail, or a path, which is opened
+    here inside ``landing_root`` (default: its own folder), never through a link.
+    """
+    if isinstance(source, LandedFile):
+        landed = source
+    else:
+        path = Path(source)
+        landed = open_landed(path, landing_root or path.parent, contract.file.max_file_bytes,
+                             spool_dir=archive_dir / ".spool")
+    path = landed.path
     period = period_of(path, contract)
     result = IngestResult(
-        file=str(path), sha256=sha, partner=contract.partner.id, feed=contract.feed, status="rejected",
-        period=period,
+        file=str(path), sha256=landed.sha256, partner=contract.partner.id, feed=contract.feed,
+        status="rejected", period=period,
     )
     with psycopg.connect(libpq_url(database_url)) as conn:
         ensure_feed_tables(conn, contract)
         conn.commit()  # DDL in its own short transaction: loads of different feeds run in parallel
         # Serialise loads of one feed so supersession and duplicate checks see each other.
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (contract.key,))
-        previous = conn.execute(
-            """select file_id from ingest.file_manifest
-                where sha256 = %s and status <> 'duplicate' and (period is not distinct from %s or rows_in > 0)
+        earlier = conn.execute(
+            """select file_id, is_current, status, partner_id, feed, period from ingest.file_manifest
+                where sha256 = %s and status = any(%s) and (period is not distinct from %s or rows_in > 0)
                 order by file_id limit 1""",
-            (sha, period),
+            (landed.sha256, list(RECEIVED_STATUSES), period),
         ).fetchone()
-        archive_path = _archive(path, sha, contract, archive_dir)
+        archive_path = archive_landed(landed, contract.partner.id, contract.feed, archive_dir)
         drop_orphaned_halves(conn, "raw", contract.target_table)
-        if previous:
-            result.status, result.duplicate_of = "duplicate", previous[0]
-            result.file_id = _insert_manifest(conn, result, contract, path, archive_path, size)
+        if earlier:
+            file_id, is_current, status, partner_id, feed, earlier_period = earlier
+            result.duplicate_of = file_id
+            superseded = (status in ("loaded", "loaded_with_quarantine") and not is_current
+                          and (partner_id, feed, earlier_period) == (contract.partner.id, contract.feed, period))
+            if superseded:  # an earlier version sent again: it becomes the current one again
+                result.status = "reinstated"
+                result.supersedes_file_id = _make_current(conn, contract, file_id, period)
+            else:
+                result.status = "duplicate"
+            result.file_id = _insert_manifest(conn, result, contract, landed, archive_path, run_label)
             refresh_dq_history(conn, contract.partner.id, contract.feed, period)
             conn.commit()
             return result
 
         rejection: FileRejected | None = None
-        prepared = None
+        rows = prepared = None
         if period is None:
             rejection = FileRejected(
                 "file_name_mismatch",
                 f"{path.name}: cannot find the period (YYYY-MM) in the file name; "
                 f"expected a name like {contract.file.pattern}",
             )
+        elif problem := period_problem(period, conn.execute("select now()").fetchone()[0]):
+            rejection = FileRejected("period_invalid", f"{path.name}: the period {period} in the file name {problem}")
+            result.period = None  # not a month the warehouse can report on
         else:
             try:
-                prepared = prepare(read_landed_file(path, contract), contract)
+                rows = read_rows(landed, contract)
+                prepared = prepare(rows.frame, contract)
             except FileRejected as exc:
                 rejection = _explain_wrong_feed(exc, contract, siblings or [], path)
 
@@ -327,7 +325,7 @@ def ingest_file(
             where = f" ({where.strip()})" if where else ""
             result.errors = [FileIssue(rejection.rule_id, rejection.column, rejection.row,
                                        f"{text}{where} [rule {rejection.rule_id}]", "reject_file")]
-            result.file_id = _insert_manifest(conn, result, contract, path, archive_path, size,
+            result.file_id = _insert_manifest(conn, result, contract, landed, archive_path, run_label,
                                               rejection=rejection)
             _insert_issues(conn, result.file_id, pd.DataFrame([{
                 ROW: rejection.row, "record_id": None, "column_name": rejection.column,
@@ -337,12 +335,44 @@ def ingest_file(
             conn.commit()
             return result
 
-        _load(conn, result, contract, path, archive_path, size, prepared,
-              load_suite(contract, expectations_dir), libpq_url(database_url))
+        _load(conn, result, contract, landed, archive_path, rows, prepared,
+              load_suite(contract, expectations_dir), libpq_url(database_url), run_label)
         refresh_dq_history(conn, contract.partner.id, contract.feed, result.period)
         conn.commit()
     return result
 
+def _make_current(conn: psycopg.Connection, contract: Contract, file_id: int, period: str | None) -> int | None:
+    """Make ``file_id`` the current version of its month (manifest and rows); return the version
+    it replaces."""
+    current = conn.execute(
+        """select file_id from ingest.file_manifest
+            where partner_id = %s and feed = %s and period = %s and is_current""",
+        (contract.partner.id, contract.feed, period)).fetchone()
+    for fid, flag in ([(current[0], False)] if current else []) + [(file_id, True)]:
+        conn.execute("update ingest.file_manifest set is_current = %s where file_id = %s", (flag, fid))
+        for schema, _ in landing_targets(contract):
+            conn.execute(sql.SQL("update {} set _is_current = %s where _file_id = %s").format(
+                sql.Identifier(schema, contract.target_table)), (flag, fid))
+    return current[0] if current else None
+
+def confirm_held_version(database_url: str, file_id: int, contracts: list[Contract]) -> IngestResult:
+    """Make a version held as ``needs_confirmation`` current (the partner confirmed the smaller month)."""
+    with psycopg.connect(libpq_url(database_url)) as conn:
+        row = conn.execute(
+            """select partner_id, feed, period, status, rows_quarantined, file_name from ingest.file_manifest
+                where file_id = %s""", (file_id,)).fetchone()
+        if row is None or row[3] != "needs_confirmation":
+            raise ValueError(f"file {file_id} is not held for confirmation")
+        partner_id, feed, period, _, quarantined, name = row
+        contract = next(c for c in contracts if (c.partner.id, c.feed) == (partner_id, feed))
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (contract.key,))
+        replaced = _make_current(conn, contract, file_id, period)
+        status = "loaded_with_quarantine" if quarantined else "loaded"
+        conn.execute("""update ingest.file_manifest set status = %s, confirmed_at = now(), supersedes_file_id = %s
+                         where file_id = %s""", (status, replaced, file_id))
+        refresh_dq_history(conn, partner_id, feed, period)
+    return IngestResult(file=name, sha256="", partner=partner_id, feed=feed, status=status, file_id=file_id,
+                        period=period, supersedes_file_id=replaced)
 
 def refresh_dq_history(conn, partner_id: str, feed: str, period: str | None) -> None:
     """Recompute one partner/feed/month row of the scorecard from the manifest and issues."""
@@ -386,13 +416,11 @@ def refresh_dq_history(conn, partner_id: str, feed: str, period: str | None) -> 
         (partner_id, feed, period),
     )
 
-
 def landing_targets(contract: Contract) -> list[tuple[str, list[str]]]:
     """(schema, columns) pairs a feed loads into: raw without identifiers, identity with only them."""
     identifiers = [c.name for c in contract.columns if c.privacy == "direct_identifier"]
     attributes = [c for c in contract.column_names if c not in identifiers] + token_column_names(contract)
     return [("raw", attributes)] + ([("identity", identifiers)] if identifiers else [])
-
 
 def ensure_feed_tables(conn: psycopg.Connection, contract: Contract) -> None:
     targets = landing_targets(contract)
@@ -402,10 +430,8 @@ def ensure_feed_tables(conn: psycopg.Connection, contract: Contract) -> None:
         conn.execute(sql.SQL("alter table {} add column if not exists _identity_row_number integer").format(
             sql.Identifier("raw", contract.target_table)))
 
-
 FIRST_NAME_COLUMNS = ("first_name", "forename")
 LAST_NAME_COLUMNS = ("last_name", "surname")
-
 
 def pseudonym_columns(frame: pd.DataFrame, contract: Contract,
                       distinct: dict[str, DistinctColumn] | None = None, categorical: bool = False) -> pd.DataFrame:
@@ -442,18 +468,15 @@ def pseudonym_columns(frame: pd.DataFrame, contract: Contract,
     result.index = frame.index
     return result
 
-
 def _name_dob_columns(contract: Contract) -> tuple[str, str] | None:
     names = contract.column_names
     first = next((c for c in FIRST_NAME_COLUMNS if c in names), None)
     last = next((c for c in LAST_NAME_COLUMNS if c in names), None)
     return (first, last) if first and last and "date_of_birth" in names else None
 
-
 def token_column_names(contract: Contract) -> list[str]:
     cols = [f"{c.name}_token" for c in contract.columns if {"nhs_number", "ni_number"} & set(c.rules)]
     return cols + (["name_dob_token"] if _name_dob_columns(contract) else [])
-
 
 def _earliest_dates(conn: psycopg.Connection, partner_id: str):
     """Lookup for cross-feed date rules: earliest current date per record id in raw.<table>."""
@@ -472,7 +495,6 @@ def _earliest_dates(conn: psycopg.Connection, partner_id: str):
 
     return lookup
 
-
 def _explain_wrong_feed(exc: FileRejected, contract: Contract, siblings: list[Contract], path: Path
                         ) -> FileRejected:
     if exc.rule_id not in ("missing_required_column", "unexpected_column") or not exc.headers:
@@ -487,25 +509,35 @@ def _explain_wrong_feed(exc: FileRejected, contract: Contract, siblings: list[Co
         headers=exc.headers,
     )
 
-
-def _insert_manifest(conn, result: IngestResult, contract: Contract, path: Path, archive_path: Path,
-                     size: int, rejection: FileRejected | None = None) -> int:
+def _insert_manifest(conn, result: IngestResult, contract: Contract, landed: LandedFile, archive_path: Path,
+                     run_label: str | None, rejection: FileRejected | None = None) -> int:
     row = conn.execute(
         """
         insert into ingest.file_manifest
             (partner_id, feed, contract_key, period, file_name, landing_path, archive_path, sha256,
-             size_bytes, status, duplicate_of, rejection_rule, rejection_message, received_at, due_at)
-        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s),
-                (to_date(%s || '-01', 'YYYY-MM-DD') + interval '1 month' + %s * interval '1 day'))
+             size_bytes, status, duplicate_of, supersedes_file_id, rejection_rule, rejection_message,
+             received_at, due_at, ingest_run)
+        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s),
+                (to_date(%s || '-01', 'YYYY-MM-DD') + interval '1 month' + %s * interval '1 day'), %s)
         returning file_id
         """,
-        (contract.partner.id, contract.feed, contract.key, result.period, path.name, str(path),
-         str(archive_path), result.sha256, size, result.status, result.duplicate_of,
-         rejection.rule_id if rejection else None, rejection.message if rejection else None,
-         path.stat().st_mtime, result.period, contract.file.due_days_after_period),
+        (contract.partner.id, contract.feed, contract.key, result.period, landed.name, str(landed.path),
+         str(archive_path), result.sha256, landed.size, result.status, result.duplicate_of,
+         result.supersedes_file_id, rejection.rule_id if rejection else None,
+         rejection.message if rejection else None, landed.mtime,
+         result.period if result.period and PERIOD_FORMAT.fullmatch(result.period) else None,
+         contract.file.due_days_after_period, run_label),
     ).fetchone()
     return row[0]
 
+def _bad_row_issues(bad: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """Issue records for rows the reader held back: structural faults name the row, cell faults
+    the partner's own heading (always with their rule, never the content)."""
+    labels = {c.name: c.source for c in contract.columns}
+    message = [f"'{labels.get(column, column)}' {text}" if isinstance(column, str) else f"the row {text}"
+               for column, text in zip(bad["column_name"], bad["message"], strict=True)]
+    return pd.DataFrame({ROW: bad[ROW].astype("int64").to_numpy(), "column_name": bad["column_name"].to_numpy(),
+                         "rule_id": bad["rule_id"].to_numpy(), "severity": "quarantine_row", "message": message})
 
 def _insert_issues(conn, file_id: int, issues: pd.DataFrame) -> None:
     if issues.empty:
@@ -518,9 +550,8 @@ def _insert_issues(conn, file_id: int, issues: pd.DataFrame) -> None:
     with conn.cursor() as cur:
         _copy_frame(cur, sql.Identifier("ingest", "file_issues"), frame)
 
-
-def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_path: Path, size: int,
-          prepared: PreparedFrame, suite, database_url: str) -> None:
+def _load(conn, result: IngestResult, contract: Contract, landed: LandedFile, archive_path: Path,
+          rows_read: LandedRows, prepared: PreparedFrame, suite, database_url: str, run_label: str | None) -> None:
     """Write the file's rows and validate them at the same time, then take out what failed.
 
     The bulk write (server-bound) runs in a thread while the checks (CPU-bound, in this
@@ -529,16 +560,23 @@ def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_pa
     before commit, so nothing unchecked is ever visible and a crash leaves nothing.
     """
     data = prepared.data
+    path = landed.path
+    bad = rows_read.bad_rows
+    unreadable = bad.loc[~bad[ROW].isin(data[ROW])]  # rows the reader could not split into cells
     result.status = "loaded"  # provisional, inside the transaction; final status set below
-    file_id = _insert_manifest(conn, result, contract, path, archive_path, size)
+    file_id = _insert_manifest(conn, result, contract, landed, archive_path, run_label)
     result.file_id = file_id
     previous = conn.execute(
-        """select file_id, version from ingest.file_manifest
+        """select file_id, version, rows_in from ingest.file_manifest
            where partner_id = %s and feed = %s and period = %s and is_current""",
         (contract.partner.id, contract.feed, result.period),
     ).fetchone()
     targets = landing_targets(contract)
-    if previous:
+    # A re-send far smaller than the month it would replace (a truncated or header-only export)
+    # is loaded but held, not current, until someone confirms it: it never silently erases a month.
+    rows_now = len(data) + unreadable[ROW].nunique()
+    held = bool(previous) and previous[2] > 0 and rows_now < contract.file.min_resend_fraction * previous[2]
+    if previous and not held:
         result.supersedes_file_id = previous[0]
         conn.execute("update ingest.file_manifest set is_current = false where file_id = %s", (previous[0],))
         for schema, _ in targets:
@@ -555,7 +593,8 @@ def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_pa
     table = contract.target_table
     conn.execute(f"select pg_advisory_xact_lock({FILE_LOCK_KEY})", (file_id,))
     loaded_at = conn.execute("select now()").fetchone()[0]
-    constants = {"_partner_id": contract.partner.id, "_period": result.period, "_loaded_at": loaded_at}
+    constants = {"_partner_id": contract.partner.id, "_period": result.period, "_loaded_at": loaded_at,
+                 **({"_is_current": False} if held else {})}
     halves = len(data) >= PARALLEL_WRITE_MIN_ROWS
     split_at = int(row_numbers[len(data) // 2]) if halves else None
     partitions = {schema: (*create_file_partition(conn, schema, table, file_id, constants,
@@ -604,6 +643,8 @@ def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_pa
         attach_second_half(conn, "raw", table, file_id, split_at)
 
     issues = checked.issues
+    if len(bad):
+        issues = pd.concat([issues, _bad_row_issues(bad, contract)], ignore_index=True)
     if contract.cross_feed_order:
         extra = cross_feed_order_issues(prepared, contract, _earliest_dates(conn, contract.partner.id))
         if extra is not None:
@@ -616,12 +657,15 @@ def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_pa
     quarantined_rows = sorted(set(issues.loc[issues["severity"] == "quarantine_row", ROW]))
     warned_rows = set(issues.loc[issues["severity"] == "warn", ROW])
     is_quarantined = data[ROW].isin(quarantined_rows)
+    unreadable_rows = unreadable.drop_duplicates(ROW)
 
-    result.rows_in = len(data)
-    result.rows_quarantined = int(is_quarantined.sum())
+    result.rows_in = len(data) + len(unreadable_rows)
+    result.rows_quarantined = int(is_quarantined.sum()) + len(unreadable_rows)
     result.rows_loaded = result.rows_in - result.rows_quarantined
     result.rows_warned = len(warned_rows - set(quarantined_rows))
-    result.status = "loaded_with_quarantine" if result.rows_quarantined else "loaded"
+    result.blank_rows = rows_read.blank_rows
+    result.status = ("needs_confirmation" if held
+                     else "loaded_with_quarantine" if result.rows_quarantined else "loaded")
     result.errors = [
         FileIssue(r["rule_id"], r["column_name"], int(r[ROW]),
                   f"{path.name} row {int(r[ROW])} column {r['column_name']}: {r['message']} [rule {r['rule_id']}]",
@@ -632,7 +676,7 @@ def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_pa
     scored = contract.scored_fields
     completeness = sum(filled[c] for c in scored) / (len(scored) * len(data)) if scored and len(data) else None
 
-    if quarantined_rows:
+    if quarantined_rows and is_quarantined.any():
         conn.execute(sql.SQL("delete from {} where _source_row_number = any(%s)").format(partitions["raw"][0]),
                      ([int(r) for r in quarantined_rows],))
         if people is not None:  # identity rows no loaded row refers to any more
@@ -651,13 +695,23 @@ def _load(conn, result: IngestResult, contract: Contract, path: Path, archive_pa
         })
         with conn.cursor() as cur:
             _copy_frame(cur, sql.Identifier("identity", "quarantined_rows"), quarantine)
+    if len(unreadable_rows):
+        # No cells to name: the line as received, for the partner to correct (restricted schema).
+        quarantine = pd.DataFrame({
+            "file_id": file_id, "source_row": unreadable_rows[ROW].to_numpy(), "partner_id": contract.partner.id,
+            "feed": contract.feed,
+            "record": [json.dumps({"_unreadable_row": raw}) for raw in unreadable_rows["raw"]],
+        })
+        with conn.cursor() as cur:
+            _copy_frame(cur, sql.Identifier("identity", "quarantined_rows"), quarantine)
     _insert_issues(conn, file_id, issues)
     conn.execute(
         """update ingest.file_manifest
               set status = %s, rows_in = %s, rows_loaded = %s, rows_quarantined = %s, rows_warned = %s,
-                  version = %s, is_current = true, supersedes_file_id = %s,
-                  key_field_completeness = %s, column_filled = %s
+                  version = %s, is_current = %s, supersedes_file_id = %s,
+                  key_field_completeness = %s, column_filled = %s, blank_rows = %s
             where file_id = %s""",
         (result.status, result.rows_in, result.rows_loaded, result.rows_quarantined, result.rows_warned,
-         result.version, result.supersedes_file_id, completeness, Jsonb(filled), file_id),
+         result.version, not held, result.supersedes_file_id, completeness, Jsonb(filled), result.blank_rows,
+         file_id),
     )

@@ -17,15 +17,16 @@ create table if not exists ingest.file_manifest (
     file_name          text not null,
     landing_path       text not null,
     archive_path       text,
-    sha256             char(64) not null,
+    sha256             char(64),                -- null for an entry never opened (status refused)
     size_bytes         bigint not null,
     received_at        timestamptz not null,   -- when the file landed (its modification time)
     processed_at       timestamptz not null default now(),
     due_at             timestamptz,             -- end of period + the contract's due_days_after_period
     key_field_completeness numeric,             -- share of filled cells in the contract's scored fields
     column_filled      jsonb,                   -- filled cells per column, all received rows
-    status             text not null check (status in
-                         ('loaded', 'loaded_with_quarantine', 'rejected', 'duplicate')),
+    status             text not null constraint file_manifest_status_known check (status in
+                        ('loaded', 'loaded_with_quarantine', 'rejected', 'duplicate', 'reinstated',
+                         'needs_confirmation', 'unmatched', 'refused', 'error')),
     version            integer,
     is_current         boolean not null default false,
     supersedes_file_id bigint references ingest.file_manifest (file_id),
@@ -36,13 +37,35 @@ create table if not exists ingest.file_manifest (
     rows_warned        integer not null default 0,
     rejection_rule     text,
     rejection_message  text,
+    ingest_run         text,                    -- the run that processed it (Airflow run id, or the CLI's)
+    blank_rows         integer not null default 0,  -- rows with every cell empty: skipped, not in rows_in
+    confirmed_at       timestamptz,             -- when a held (needs_confirmation) version was confirmed
     constraint rows_accounted_for check (rows_in = rows_loaded + rows_quarantined)
 );
--- One accepted copy of any content per period: a re-delivered identical file can only be a
--- duplicate. (The loader also treats identical content with data rows as a duplicate across
--- periods; header-only "nothing this month" files are alike byte for byte and are not.)
-create unique index if not exists file_manifest_sha256_once
-    on ingest.file_manifest (sha256, coalesce(period, '')) where status <> 'duplicate';
+-- Databases made before these columns and statuses existed.
+alter table ingest.file_manifest add column if not exists ingest_run text;
+alter table ingest.file_manifest add column if not exists blank_rows integer not null default 0;
+alter table ingest.file_manifest add column if not exists confirmed_at timestamptz;
+do $$
+begin
+    if not exists (select 1 from pg_constraint where conname = 'file_manifest_status_known') then
+        alter table ingest.file_manifest drop constraint if exists file_manifest_status_check;
+        alter table ingest.file_manifest alter column sha256 drop not null;
+        alter table ingest.file_manifest add constraint file_manifest_status_known check (status in
+            ('loaded', 'loaded_with_quarantine', 'rejected', 'duplicate', 'reinstated',
+                         'needs_confirmation', 'unmatched', 'refused', 'error'));
+    end if;
+end $$;
+drop index if exists ingest.file_manifest_sha256_once;
+create index if not exists file_manifest_run on ingest.file_manifest (ingest_run, partner_id);
+-- One received copy of any content per period: a re-delivered identical file can only be a
+-- duplicate (or the reinstatement of a superseded version). (The loader also treats identical
+-- content with data rows as a duplicate across periods; header-only "nothing this month" files are
+-- alike byte for byte and are not.) Entries that loaded nothing and may be retried (error) or were
+-- never opened do not count.
+create unique index if not exists file_manifest_received_once
+    on ingest.file_manifest (sha256, coalesce(period, ''))
+    where status in ('loaded', 'loaded_with_quarantine', 'rejected', 'needs_confirmation');
 -- At most one current version per partner, feed and period.
 create unique index if not exists file_manifest_one_current
     on ingest.file_manifest (partner_id, feed, period) where is_current;

@@ -15,7 +15,7 @@ files as (
         sum(rows_loaded) as rows_loaded,
         sum(rows_quarantined) as rows_quarantined
     from {{ ref('stg_ingest__file_manifests') }}
-    where file_status <> 'duplicate' and reporting_period is not null
+    where file_status not in ('duplicate', 'reinstated') and reporting_period is not null
     group by 1, 2
 
 ),
