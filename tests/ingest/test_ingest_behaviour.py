@@ -201,3 +201,46 @@ def test_a_start_before_its_referral_is_quarantined(landing):
     [issue] = result.errors
     assert (issue.rule, issue.row, issue.column, issue.record_id) == ("date_order", 1, "first_contact_date", "T-50")
     assert "referral date" in issue.message
+
+
+def test_a_much_smaller_resend_is_held_until_confirmed(landing, db):
+    """Two rows current; a header-only re-send (0 < 0.5 x 2) is held, then confirmed on purpose."""
+    from worklink.ingest.loader import confirm_held_version
+
+    full = run(write(landing, "WWC_referrals_2026-08.csv", [HEADER, *(g.replace("T-", "H-") for g in GOOD)]))
+    empty = run(write(landing, "WWC_referrals_2026-08.csv", [HEADER]))
+    assert (empty.status, empty.rows_in) == ("needs_confirmation", 0)
+    current = dict(db.execute("select file_id, is_current from ingest.file_manifest where file_id = any(%s)",
+                              ([full.file_id, empty.file_id],)).fetchall())
+    assert current == {full.file_id: True, empty.file_id: False}
+    rows = db.execute("select count(*) from raw.vcse_referrals where _period = '2026-08' and _is_current").fetchone()
+    assert rows == (2,), "the full month stays in the warehouse"
+    confirmed = confirm_held_version(load_settings().database_url, empty.file_id, load_contracts())
+    assert confirmed.status == "loaded" and confirmed.supersedes_file_id == full.file_id
+    rows = db.execute("select count(*) from raw.vcse_referrals where _period = '2026-08' and _is_current").fetchone()
+    assert rows == (0,)
+
+
+def test_a_truncated_resend_above_the_fraction_replaces_the_month(landing, db):
+    """One row of two is exactly the contract's default fraction (0.5 x 2 = 1): not held."""
+    rows = [g.replace("T-", "F-") for g in GOOD]
+    run(write(landing, "WWC_referrals_2026-09.csv", [HEADER, *rows]))
+    half = run(write(landing, "WWC_referrals_2026-09.csv", [HEADER, rows[0]]))
+    assert half.status == "loaded"
+
+
+def test_sending_an_earlier_version_again_makes_it_current(landing, db):
+    rows = [g.replace("T-", "R-") for g in GOOD]  # content no other test sends
+    first = run(write(landing, "WWC_referrals_2026-10.csv", [HEADER, *rows]))
+    second = run(write(landing, "WWC_referrals_2026-10.csv", [HEADER, rows[1], rows[0]]))
+    again = run(write(landing, "WWC_referrals_2026-10.csv", [HEADER, *rows]))  # byte for byte the first
+    assert again.status == "reinstated" and again.duplicate_of == first.file_id
+    assert again.supersedes_file_id == second.file_id
+    flags = dict(db.execute("select file_id, is_current from ingest.file_manifest where file_id = any(%s)",
+                            ([first.file_id, second.file_id, again.file_id],)).fetchall())
+    assert flags == {first.file_id: True, second.file_id: False, again.file_id: False}
+    current = db.execute("select _file_id, count(*) from raw.vcse_referrals where _period = '2026-10'"
+                         " and _is_current group by 1").fetchall()
+    assert current == [(first.file_id, 2)]
+    same = run(write(landing, "WWC_referrals_2026-10.csv", [HEADER, *rows]))  # the current version again
+    assert same.status == "duplicate"

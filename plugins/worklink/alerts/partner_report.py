@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 
 from worklink.contracts import COLUMN_RULES, Contract
+from worklink.platform.private_files import private_dir, write_private
 
 RULE_TEXT = {
     "file_unreadable": "The file could not be opened",
@@ -195,9 +196,7 @@ def write_report_files(report: PartnerReport, out_dir: Path) -> tuple[Path, Path
     body = report.html()
     digest = hashlib.sha256(body.encode()).hexdigest()[:12]
     out_dir = out_dir / report.partner_id
-    out_dir.mkdir(parents=True, exist_ok=True)
-    html_path = out_dir / f"dq-report-{digest}.html"
-    csv_path = out_dir / f"rows-to-fix-{digest}.csv"
-    html_path.write_text(body, encoding="utf-8")
-    csv_path.write_text(report.csv_text(), encoding="utf-8")
+    private_dir(out_dir.parent)
+    html_path = write_private(out_dir / f"dq-report-{digest}.html", body)
+    csv_path = write_private(out_dir / f"rows-to-fix-{digest}.csv", report.csv_text())
     return html_path, csv_path

@@ -15,7 +15,7 @@ import json
 import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -266,7 +266,9 @@ def ingest_file(
         landed = open_landed(path, landing_root or path.parent, contract.file.max_file_bytes,
                              spool_dir=archive_dir / ".spool")
     path = landed.path
-    period = period_of(path, contract)
+    named_period = period_of(path, contract)
+    problem = period_problem(named_period, datetime.now(UTC)) if named_period else None
+    period = None if problem else named_period  # only a real month reaches the manifest's period
     result = IngestResult(
         file=str(path), sha256=landed.sha256, partner=contract.partner.id, feed=contract.feed,
         status="rejected", period=period,
@@ -301,15 +303,15 @@ def ingest_file(
 
         rejection: FileRejected | None = None
         rows = prepared = None
-        if period is None:
+        if problem:
+            rejection = FileRejected("period_invalid",
+                                     f"{path.name}: the period {named_period} in the file name {problem}")
+        elif period is None:
             rejection = FileRejected(
                 "file_name_mismatch",
                 f"{path.name}: cannot find the period (YYYY-MM) in the file name; "
                 f"expected a name like {contract.file.pattern}",
             )
-        elif problem := period_problem(period, conn.execute("select now()").fetchone()[0]):
-            rejection = FileRejected("period_invalid", f"{path.name}: the period {period} in the file name {problem}")
-            result.period = None  # not a month the warehouse can report on
         else:
             try:
                 rows = read_rows(landed, contract)

@@ -25,19 +25,13 @@ from pathlib import Path
 import psycopg
 
 from worklink.ingest.landing import LandedFile
+from worklink.platform.private_files import private_dir, write_private
 
 log = logging.getLogger(__name__)
 
 # Statuses whose content counts as received for exactly-once: re-delivering it is a duplicate.
 RECEIVED_STATUSES = ("loaded", "loaded_with_quarantine", "rejected", "needs_confirmation")
 UNKNOWN = "_unknown"  # partner or feed of an entry outside any partner's folder
-
-
-def private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) readable by the platform's OS user only."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
-    return path
 
 
 def archive_landed(landed: LandedFile, partner_id: str, feed: str, archive_dir: Path) -> Path:
@@ -58,12 +52,7 @@ def archive_landed(landed: LandedFile, partner_id: str, feed: str, archive_dir: 
         os.replace(landed.spooled, target)
         landed.spooled = None
         return target
-    tmp = folder / f".{target.name}.part"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(landed.data or b"")
-    os.replace(tmp, target)
-    return target
+    return write_private(target, landed.data or b"")
 
 
 def landing_owner(path: Path, landing_dir: Path) -> tuple[str, str]:
@@ -107,6 +96,9 @@ def failure_summary(exc: BaseException) -> str:
 
 def log_failure(path: Path, exc: BaseException) -> None:
     """The stack for the engineers' log, frame by frame, with every exception message left out."""
-    stack = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)))
+    # File, line and function only: neither the exception's text nor the source lines (a
+    # formatted stack quotes both, and either may hold a value).
+    stack = "".join(f"  {Path(f.filename).name}:{f.lineno} in {f.name}\n"
+                    for f in traceback.extract_tb(exc.__traceback__))
     log.error("internal error while ingesting %s: %s (message withheld: it may hold data)\n%s",
               path.name, type(exc).__name__, stack)

@@ -179,7 +179,7 @@ def _check_headers(headers: list[str], contract: Contract, name: str) -> None:
         seen[key] = header
 
 
-def _fast_csv(data: bytes, contract: Contract, headers: list[str]) -> pd.DataFrame | None:
+def _fast_csv(data: bytes, contract: Contract, file_headers: list[str], headers: list[str]) -> pd.DataFrame | None:
     """Arrow's parser for well-formed files (the common case); None when a row is malformed.
 
     Every column comes back as text, dictionary-encoded (pandas categoricals): the checks then
@@ -193,7 +193,7 @@ def _fast_csv(data: bytes, contract: Contract, headers: list[str]) -> pd.DataFra
         return None
     options = dict(
         parse_options=pacsv.ParseOptions(delimiter=spec.delimiter),
-        convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in headers},
+        convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in file_headers},
                                              null_values=[""], strings_can_be_null=True),
     )
     try:
@@ -222,6 +222,9 @@ def _tolerant_csv(text: str, contract: Contract, headers: list[str]) -> tuple[pd
     bad row, and reading starts again on the line after it.
     """
     spec = contract.file
+    # The csv module refuses fields over 128 KB by default; the contract's cell limit is checked
+    # later per cell, with the row named, so the reader itself must not stop at a long cell.
+    csv.field_size_limit(max(csv.field_size_limit(), spec.max_file_bytes))
     lines = text.splitlines(keepends=True)[spec.header_row:]
     width = len(headers)
     rows: list[list[str | None]] = []
@@ -275,13 +278,13 @@ def _bad(row: int, rule: str, message: str, raw: str) -> dict:
 
 
 def _read_csv(data: bytes, contract: Contract, name: str) -> tuple[pd.DataFrame, list[dict]]:
-    data = _strip_bom(data)
     text_head = data[: 1 << 16].decode(contract.file.encoding, errors="replace")
-    headers = _header_fields(text_head, contract)
-    if not headers:
+    file_headers = _header_fields(text_head, contract)
+    if not file_headers:
         raise FileRejected("missing_required_column", f"{name} has no heading row (line {contract.file.header_row})")
+    headers = [h if h.strip() else f"Unnamed: {i}" for i, h in enumerate(file_headers)]
     _check_headers(headers, contract, name)
-    frame = _fast_csv(data, contract, headers)
+    frame = _fast_csv(data, contract, file_headers, headers)
     if frame is not None:
         return frame, []
     return _tolerant_csv(data.decode(contract.file.encoding), contract, headers)
@@ -397,6 +400,7 @@ def read_rows(landed: LandedFile | Path, contract: Contract) -> LandedRows:
         raise FileRejected("file_empty", f"{name} is empty (0 bytes)")
     _sniff_container(data, contract, name)
     if contract.file.format == "csv":
+        data = _strip_bom(data)  # Excel's "CSV UTF-8" marks the file; the rest decides the encoding
         _decode_check(data, contract, name)
         frame, bad = _read_csv(data, contract, name)
     else:
@@ -415,6 +419,10 @@ def read_rows(landed: LandedFile | Path, contract: Contract) -> LandedRows:
         bad_rows["column_name"] = bad_rows["column_name"].map(
             lambda h: None if h is None else by_header.get(_norm_header(h), h)).astype("object")
     return LandedRows(rows.reset_index(drop=True), bad_rows, blank_rows)
+
+
+def _holds_values(column: pd.Series) -> bool:
+    return bool((column.notna() & (column.astype("str").str.strip() != "")).any())
 
 
 def _blank_rows(frame: pd.DataFrame) -> pd.Series:
@@ -454,6 +462,9 @@ def _rename_to_canonical(frame: pd.DataFrame, contract: Contract, name: str) -> 
         column = by_norm.get(_norm_header(header))
         if column is None:
             if str(header).startswith("Unnamed:") or not str(header).strip():
+                if _holds_values(frame[header]):  # cells under no heading would be lost silently
+                    position = list(frame.columns).index(header)  # _row is first: 1-based column
+                    unexpected.append(f"column {position} (no heading)")
                 continue
             unexpected.append(str(header))
         else:
