@@ -76,6 +76,15 @@ def _post_webhook(url: str, report: PartnerReport) -> None:
         response.read()
 
 
+def files_of_run(partner_id: str, run_label: str, database_url: str | None = None) -> list[int]:
+    """Manifest ids a run recorded for a partner (duplicates left out: nothing new to say)."""
+    with psycopg.connect(libpq_url(database_url or warehouse_url(load_settings()))) as conn:
+        return [r[0] for r in conn.execute(
+            """select file_id from ingest.file_manifest
+                where partner_id = %s and ingest_run = %s and status <> 'duplicate' order by file_id""",
+            (partner_id, run_label)).fetchall()]
+
+
 def alert_partner(partner_id: str, file_ids: list[int], contracts: list[Contract] | None = None,
                   database_url: str | None = None, smtp_conn_id: str = SMTP_CONN_ID) -> AlertOutcome | None:
     """Send one partner the report on its files from this run; None when nothing needs attention."""

@@ -39,6 +39,21 @@ RULE_TEXT = {
     "range": "The value is outside the allowed range",
     "date_order": "Dates are in the wrong order",
     "duplicate_row": "The row repeats an earlier row of the same file",
+    "period_invalid": "The month in the file name is not a real month, or is still to come",
+    "file_format": "The file is not in the agreed format (CSV or Excel workbook)",
+    "file_compressed": "The file is compressed; please send it uncompressed",
+    "file_too_large": "The file is larger than the agreed limit",
+    "duplicate_column": "A column appears more than once",
+    "internal_error": "We could not process the file because of a fault on our side",
+    "landing_symlink": "A link was delivered instead of a file; links are never opened",
+    "landing_not_a_file": "Something other than a file was delivered",
+    "outside_landing": "The file is not in the delivery folder",
+    "file_vanished": "The file disappeared before it could be read",
+    "ragged_row": "The row has a different number of cells from the headings",
+    "unclosed_quote": "The row has a quote mark that is never closed",
+    "control_character": "A cell holds a hidden control character",
+    "cell_too_long": "A cell is longer than allowed",
+    "formula_without_value": "A cell holds a formula whose result was not saved",
     **{k: v[0].upper() + v[1:] for k, v in COLUMN_RULES.items()},
 }
 STATUS_TEXT = {
@@ -46,7 +61,15 @@ STATUS_TEXT = {
     "loaded_with_quarantine": "loaded, some rows held back",
     "rejected": "not loaded (whole file rejected)",
     "duplicate": "already received earlier (nothing new loaded)",
+    "reinstated": "an earlier version sent again: that version is current again",
+    "needs_confirmation": ("held: far fewer rows than the version it would replace; we will check with you "
+                           "before it replaces that month"),
+    "unmatched": "not loaded: it matches no feed agreed with you (kept for checking)",
+    "refused": "not opened (a link or not a regular file)",
+    "error": "not processed yet: a fault on our side, which our engineers are fixing",
 }
+# File outcomes a partner hears about even when no row has a problem.
+ATTENTION_STATUSES = ("needs_confirmation", "error", "unmatched", "refused", "reinstated")
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "|", "%")
 
 
@@ -86,7 +109,8 @@ class PartnerReport:
 
     @property
     def needs_attention(self) -> bool:
-        return any(p.severity in ("reject_file", "quarantine_row", "warn") for p in self.problems)
+        return (any(p.severity in ("reject_file", "quarantine_row", "warn") for p in self.problems)
+                or any(f.status in ATTENTION_STATUSES for f in self.files))
 
     @property
     def counts_by_rule(self) -> list[tuple[str, str, int]]:
@@ -105,6 +129,11 @@ class PartnerReport:
             parts.append(f"{rejected} file{'s' * (rejected != 1)} rejected")
         if held:
             parts.append(f"{held} row{'s' * (held != 1)} held back")
+        for status, label in (("needs_confirmation", "awaiting your confirmation"), ("error", "delayed by a fault"),
+                              ("unmatched", "not matched to a feed"), ("refused", "refused")):
+            n = sum(f.status == status for f in self.files)
+            if n:
+                parts.append(f"{n} file{'s' * (n != 1)} {label}")
         return f"[worklink] Data quality report for {self.partner_name}: " + (", ".join(parts) or "warnings")
 
     def csv_text(self) -> str:

@@ -33,32 +33,47 @@ def partners(contracts: list[Contract]) -> dict[str, list[Contract]]:
 
 
 def partner_task_group(partner_id: str):
-    """ingest -> alert for one partner; a rejected file is a result, not a task failure."""
+    """ingest -> alert for one partner; a rejected file is a result, not a task failure.
+
+    The alert runs whatever the ingest's outcome: it reports what the manifest recorded for this
+    run (files rejected, held, unmatched or in error included), so a crash on one file never
+    hides the other files' problems from the partner.
+    """
 
     @task_group(group_id=partner_id)
     def partner_group():
         @task(task_id="ingest", outlets=[WAREHOUSE_RAW])
         def ingest() -> list[int]:
             """Ingest every landed file of this partner; return the manifest ids of this run."""
+            from airflow.sdk import get_current_context
+
             from worklink.ingest.service import ingest_paths, partner_landing_files
 
-            results = ingest_paths(partner_landing_files(partner_id))
+            run_id = get_current_context()["run_id"]
+            results = ingest_paths(partner_landing_files(partner_id), run_label=run_id)
             for result in results:
                 print(f"{result.status:24} {result.rows_loaded:>7} loaded {result.rows_quarantined:>6} "
                       f"quarantined  {result.file}")
+                if result.status == "needs_confirmation":
+                    print(f"HELD for confirmation: {result.file} (file {result.file_id}) has far fewer rows than "
+                          f"the version it would replace; after checking with {partner_id}, run "
+                          f"`worklink files confirm {result.file_id}`")
             if any(r.status == "error" for r in results):
-                raise RuntimeError(f"internal errors while ingesting {partner_id}: see log above")
+                raise RuntimeError(f"internal errors while ingesting {partner_id}: see log above "
+                                   "(the files are recorded with status error and retried next run)")
             return [r.file_id for r in results if r.file_id is not None and r.status != "duplicate"]
 
-        @task(task_id="alert")
-        def alert(file_ids: list[int]) -> str:
+        @task(task_id="alert", trigger_rule="all_done")
+        def alert() -> str:
             """Tell the partner what was wrong with its own files (nothing sent when all is well)."""
-            from worklink.alerts.delivery import alert_partner
+            from airflow.sdk import get_current_context
 
-            outcome = alert_partner(partner_id, file_ids)
+            from worklink.alerts.delivery import alert_partner, files_of_run
+
+            outcome = alert_partner(partner_id, files_of_run(partner_id, get_current_context()["run_id"]))
             return "no problems" if outcome is None else f"{outcome.channel}: {outcome.issue_count} issues"
 
-        alert(ingest())
+        ingest() >> alert()
 
     return partner_group()
 
