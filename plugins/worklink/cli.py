@@ -175,9 +175,14 @@ def _connection_url(database: str | None, airflow_db: bool, role: str | None) ->
     if database:
         url = url.set(database=database)
     if role:
-        from worklink.platform.roles import role_password
+        from worklink.platform.roles import ROLES, UnknownRolePassword, role_password
 
-        url = url.set(username=role, password=role_password(role))
+        if role not in ROLES:
+            raise click.BadParameter(f"{role} is not one of {', '.join(ROLES)}", param_hint="--role")
+        try:
+            url = url.set(username=role, password=role_password(role))
+        except UnknownRolePassword as exc:
+            raise click.ClickException(str(exc)) from None
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
@@ -201,7 +206,7 @@ def db_url(database: str | None, airflow_db: bool, role: str | None, no_password
     from sqlalchemy.engine import make_url
 
     url = _connection_url(database, airflow_db, role)
-    click.echo(make_url(url).set(password=None).render_as_string() if no_password else url)
+    click.echo(make_url(url)._replace(password=None).render_as_string(hide_password=False) if no_password else url)
 
 
 @db.command("pgpass")
