@@ -33,9 +33,35 @@ def server_admin_url() -> str:
     return _admin_url()
 
 
+def _export_role_passwords(admin_url: str) -> None:
+    """Roles are cluster-wide and keep their passwords, so the tests log in with the passwords of the
+    checkout's own state (.worklink/secrets/roles.json), exported as WORKLINK_<ROLE>_PASSWORD before
+    the session switches to a state folder of its own. A role whose password this checkout does not
+    know (made by an older version) is given a new one, as `worklink db rotate-passwords` would."""
+    from worklink.platform.roles import (
+        ROLES,
+        UnknownRolePassword,
+        ensure_roles,
+        role_password,
+        rotate_passwords,
+    )
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        ensure_roles(conn)
+        for role in ROLES:
+            try:
+                password = role_password(role)
+                login = make_url(admin_url).set(username=role, password=password)
+                psycopg.connect(login.render_as_string(hide_password=False)).close()
+            except (UnknownRolePassword, psycopg.OperationalError):
+                rotate_passwords(conn, (role,))
+            os.environ[f"{role.upper()}_PASSWORD"] = role_password(role)
+
+
 @pytest.fixture(scope="session")
 def session_db(server_admin_url, tmp_path_factory) -> str:
     """A fresh warehouse database for this test session, made the configured one."""
+    _export_role_passwords(server_admin_url)
     suffix = uuid.uuid4().hex[:8]
     url = _recreate(server_admin_url, f"worklink_test_{suffix}")
     airflow_url = _recreate(server_admin_url, f"worklink_test_{suffix}_airflow")

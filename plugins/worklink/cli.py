@@ -35,14 +35,55 @@ def _venv_bin(name: str) -> str:
     return str(candidate) if candidate.exists() else (shutil.which(name) or name)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def database_error_line(exc: BaseException) -> str | None:
+    """One line for a database that cannot be reached (no traceback, no password), else None."""
+    try:
+        import psycopg
+        import sqlalchemy.exc
+    except ImportError:  # pragma: no cover
+        return None
+    cause = exc.orig if isinstance(exc, sqlalchemy.exc.OperationalError) else exc
+    if not isinstance(cause, psycopg.OperationalError):
+        return None
+    from sqlalchemy.engine import make_url
+
+    settings = load_settings()
+    source = "WORKLINK_DATABASE_URL" if settings.database_url else "the embedded PostgreSQL"
+    where = ""
+    if settings.database_url:
+        try:
+            url = make_url(settings.database_url)
+            where = f" ({url.host}:{url.port or 5432}/{url.database})"
+        except Exception:  # noqa: BLE001 - a malformed URL is itself the problem; say so below
+            where = " (the URL does not parse)"
+    first = next((line.strip() for line in str(cause).splitlines() if line.strip()), type(cause).__name__)
+    return f"cannot connect to {source}{where}: {first}"
+
+
+class WorklinkGroup(click.Group):
+    """Turns "database unreachable" into one line and exit code 2, whatever the command."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            line = database_error_line(exc)
+            if line is None:
+                raise
+            click.secho(f"Error: {line}", fg="red", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=WorklinkGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """worklink: the linked participant warehouse for employment-and-health programmes.
 
     \b
     Typical first run (what the README's first command does):
       worklink nightly          # start the DB, make sample data, run the nightly DAG in Airflow
-      psql "$(worklink db url)" -c 'select * from analytics.referrals_by_partner_month limit 5'
+      worklink psql -c 'select * from analytics.referrals_by_partner_month limit 5'
 
     Set WORKLINK_DATABASE_URL to use an existing PostgreSQL instead of the embedded one.
     """
@@ -123,21 +164,133 @@ def db_reset(yes: bool) -> None:
     click.echo("reset: " + ", ".join(u.database for u in urls))
 
 
+def _connection_url(database: str | None, airflow_db: bool, role: str | None) -> str:
+    from sqlalchemy.engine import make_url
+
+    from worklink.platform.database import airflow_metadata_url, ensure_database
+
+    url = make_url(ensure_database())
+    if airflow_db:
+        url = make_url(airflow_metadata_url())
+    if database:
+        url = url.set(database=database)
+    if role:
+        from worklink.platform.roles import ROLES, UnknownRolePassword, role_password
+
+        if role not in ROLES:
+            raise click.BadParameter(f"{role} is not one of {', '.join(ROLES)}", param_hint="--role")
+        try:
+            url = url.set(username=role, password=role_password(role))
+        except UnknownRolePassword as exc:
+            raise click.ClickException(str(exc)) from None
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+_ROLE_OPTION = click.option("--role", default=None, metavar="ROLE",
+                            help="Log in as worklink_loader, worklink_evaluator or worklink_public "
+                                 "(default: the owner).")
+
+
 @db.command("url")
 @click.option("--database", default=None, help="Database name (default: the warehouse).")
 @click.option("--airflow", "airflow_db", is_flag=True, help="Print Airflow's metadata database URL instead.")
-def db_url(database: str | None, airflow_db: bool) -> None:
-    """Print a postgresql:// URL that psql and SQLAlchemy accept (starts the embedded server)."""
+@_ROLE_OPTION
+@click.option("--no-password", is_flag=True,
+              help="Leave the password out (for a client that reads it from PGPASSFILE: `worklink db pgpass`).")
+def db_url(database: str | None, airflow_db: bool, role: str | None, no_password: bool) -> None:
+    """Print a postgresql:// URL that psql and SQLAlchemy accept (starts the embedded server).
+
+    The URL holds the password: give it to programs through a file or the environment, not on a
+    command line (other users see command lines). For psql use `worklink psql`.
+    """
     from sqlalchemy.engine import make_url
 
-    from worklink.platform.database import airflow_metadata_url, ensure_database, libpq_url
+    url = _connection_url(database, airflow_db, role)
+    click.echo(make_url(url)._replace(password=None).render_as_string(hide_password=False) if no_password else url)
 
-    url = ensure_database()
-    if airflow_db:
-        url = airflow_metadata_url()
-    if database:
-        url = make_url(url).set(database=database).render_as_string(hide_password=False)
-    click.echo(libpq_url(url))
+
+@db.command("pgpass")
+def db_pgpass() -> None:
+    """Write .worklink/secrets/pgpass (mode 600) for the owner and every role whose password is known here;
+    print the line that points libpq clients at it."""
+    from sqlalchemy.engine import make_url
+
+    from worklink.platform.private_files import write_private_text
+    from worklink.platform.roles import ROLES, UnknownRolePassword
+
+    settings = load_settings()
+    owner = make_url(_connection_url(None, False, None))
+    airflow_db = make_url(_connection_url(None, True, None))
+
+    def line(url) -> str:
+        esc = [str(v).replace("\\", "\\\\").replace(":", "\\:") for v in
+               (url.host, url.port or 5432, url.database, url.username, url.password)]
+        return ":".join(esc)
+
+    lines = [line(owner), line(airflow_db)]
+    for role in ROLES:
+        try:
+            lines.append(line(make_url(_connection_url(None, False, role)).set(database="*")))
+        except UnknownRolePassword:
+            continue
+    path = write_private_text(settings.state_dir / "secrets" / "pgpass", "\n".join(lines) + "\n")
+    click.echo(f"export PGPASSFILE={path}")
+
+
+@db.command("rotate-passwords")
+@click.option("--role", "roles", multiple=True, metavar="ROLE",
+              help="Only this role (repeatable); default: worklink_loader, worklink_evaluator, worklink_public.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def db_rotate_passwords(roles: tuple[str, ...], yes: bool) -> None:
+    """Give worklink's database roles new passwords, on purpose.
+
+    Roles are shared by every checkout and client of the server; nothing else ever changes their
+    passwords. The new ones are WORKLINK_<ROLE>_PASSWORD when set, else random ones written to
+    .worklink/secrets/roles.json (mode 600). Give them to everyone who logs in as those roles.
+    """
+    import psycopg
+
+    from worklink.platform.database import ensure_database, libpq_url
+    from worklink.platform.roles import ROLES, rotate_passwords
+
+    chosen = roles or ROLES
+    if not yes:
+        click.confirm(f"New passwords for {', '.join(chosen)}? Their current passwords stop working.", abort=True)
+    try:
+        with psycopg.connect(libpq_url(ensure_database()), autocommit=True) as conn:
+            changed = rotate_passwords(conn, tuple(chosen))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--role") from None
+    click.echo(f"new passwords for {', '.join(changed)} (kept in {load_settings().state_dir / 'secrets'})")
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@_ROLE_OPTION
+@click.option("--database", default=None, help="Database name (default: the warehouse).")
+@click.option("--airflow", "airflow_db", is_flag=True, help="Connect to Airflow's metadata database.")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def psql(role: str | None, database: str | None, airflow_db: bool, args: tuple[str, ...]) -> None:
+    """Run psql on the warehouse; the password goes through the environment, never the command line.
+
+    \b
+    Examples:
+      worklink psql -c 'select * from analytics.referrals_by_partner_month limit 5'
+      worklink psql --role worklink_evaluator
+    """
+    from sqlalchemy.engine import make_url
+
+    url = make_url(_connection_url(database, airflow_db, role))
+    env = {**os.environ, "PGHOST": url.host or "127.0.0.1", "PGPORT": str(url.port or 5432),
+           "PGDATABASE": url.database or "", "PGUSER": url.username or "", "PGPASSWORD": url.password or ""}
+    binary = shutil.which("psql")
+    if binary is None:
+        from worklink.platform.embedded_postgres import EmbeddedPostgresError, _find_bindir
+
+        try:
+            binary = str(_find_bindir() / "psql")
+        except EmbeddedPostgresError as exc:
+            raise click.ClickException(f"psql not found: {exc}") from None
+    os.execve(binary, [binary, *args], env)
 
 
 # ------------------------------------------------------------- commands owned by subpackages
@@ -252,7 +405,10 @@ def airflow(args: tuple[str, ...]) -> None:
     from worklink.platform.database import ensure_database
 
     ensure_database()
-    sys.exit(subprocess.call([_venv_bin("airflow"), *args], env=_subprocess_env()))
+    from worklink.platform.private_files import PRIVATE_UMASK
+
+    # umask 077: whatever Airflow writes (logs, generated passwords) is readable by us alone.
+    sys.exit(subprocess.call([_venv_bin("airflow"), *args], env=_subprocess_env(), umask=PRIVATE_UMASK))
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -268,8 +424,10 @@ def dbt(args: tuple[str, ...]) -> None:
 # ----------------------------------------------------------------------------------- nightly
 def run_checked(args: list[str], cwd: Path | None = None, quiet: bool = False) -> None:
     started = time.monotonic()
+    from worklink.platform.private_files import PRIVATE_UMASK
+
     proc = subprocess.run(
-        args, env=_subprocess_env(), cwd=cwd, text=True,
+        args, env=_subprocess_env(), cwd=cwd, text=True, umask=PRIVATE_UMASK,
         stdout=subprocess.PIPE if quiet else None, stderr=subprocess.STDOUT if quiet else None,
     )
     if proc.returncode != 0:

@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 
 from worklink.contracts import COLUMN_RULES, Contract
-from worklink.platform.private_files import private_dir, write_private
+from worklink.platform.private_files import private_dir, write_private_text
 
 RULE_TEXT = {
     "file_unreadable": "The file could not be opened",
@@ -226,6 +226,6 @@ def write_report_files(report: PartnerReport, out_dir: Path) -> tuple[Path, Path
     digest = hashlib.sha256(body.encode()).hexdigest()[:12]
     out_dir = out_dir / report.partner_id
     private_dir(out_dir.parent)
-    html_path = write_private(out_dir / f"dq-report-{digest}.html", body)
-    csv_path = write_private(out_dir / f"rows-to-fix-{digest}.csv", report.csv_text())
+    html_path = write_private_text(out_dir / f"dq-report-{digest}.html", body)
+    csv_path = write_private_text(out_dir / f"rows-to-fix-{digest}.csv", report.csv_text())
     return html_path, csv_path

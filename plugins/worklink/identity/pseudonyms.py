@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from worklink.platform.private_files import write_private_text
 from worklink.settings import load_settings
 
 TOKEN_KINDS = ("nhs_number", "ni_number", "name_dob")
@@ -41,10 +42,7 @@ def _master_key() -> bytes:
             return env.encode()
     path: Path = load_settings().state_dir / "secrets" / "pseudonym.key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(path.parent, 0o700)
-        path.write_text(secrets.token_hex(32))
-        os.chmod(path, 0o600)
+        write_private_text(path, secrets.token_hex(32))
     return bytes.fromhex(path.read_text().strip())
 
 

@@ -38,6 +38,7 @@ import psycopg
 from psycopg import sql
 
 from worklink.identity import identity_join, pseudonyms
+from worklink.platform.private_files import write_private_text
 from worklink.settings import load_settings
 
 HISTORY_DDL = """
@@ -98,8 +99,7 @@ def rotate_key(database_url: str, new_master: bytes | None = None,
         if pending.exists():
             raise RuntimeError(f"{pending} exists: an earlier rotation did not finish. Check which key raw's "
                                "tokens use before removing it.")
-        pending.write_text(new_master.hex())
-        os.chmod(pending, 0o600)
+        write_private_text(pending, new_master.hex())
     old_id = pseudonyms.key_id()
     with _key(new_master):
         new_id = pseudonyms.key_id()

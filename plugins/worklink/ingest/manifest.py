@@ -25,7 +25,7 @@ from pathlib import Path
 import psycopg
 
 from worklink.ingest.landing import LandedFile
-from worklink.platform.private_files import private_dir, write_private
+from worklink.platform.private_files import private_dir, write_private_bytes
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def archive_landed(landed: LandedFile, partner_id: str, feed: str, archive_dir: 
         os.replace(landed.spooled, target)
         landed.spooled = None
         return target
-    return write_private(target, landed.data or b"")
+    return write_private_bytes(target, landed.data or b"")
 
 
 def landing_owner(path: Path, landing_dir: Path) -> tuple[str, str]:

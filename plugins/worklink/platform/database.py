@@ -10,10 +10,12 @@ the warehouse URL with the database name ``<name>_airflow``).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
 from worklink.platform.embedded_postgres import AIRFLOW_DB, EmbeddedPostgres
+from worklink.platform.private_files import make_private, private_dir, write_private_text
 from worklink.settings import Settings, load_settings
 
 
@@ -67,8 +69,8 @@ def runtime_env(settings: Settings | None = None) -> dict[str, str]:
     settings = settings or load_settings()
     wh = make_url(warehouse_url(settings))
     af = sqlalchemy_url(airflow_metadata_url(settings), driver="psycopg2")
-    airflow_home = settings.airflow_home
-    airflow_home.mkdir(parents=True, exist_ok=True)
+    airflow_home = prepare_airflow_home(settings)
+    api_host, api_port = airflow_api_address()
     env = {
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
@@ -76,11 +78,15 @@ def runtime_env(settings: Settings | None = None) -> dict[str, str]:
         # as Airflow plugins, so its plugin folder is an empty one of ours.
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(airflow_home / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__EXECUTOR": os.environ.get("AIRFLOW__CORE__EXECUTOR", "LocalExecutor"),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": af.render_as_string(hide_password=False),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
-        "AIRFLOW__API__PORT": os.environ.get("AIRFLOW__API__PORT", "8080"),
+        "AIRFLOW__API__HOST": api_host,
+        "AIRFLOW__API__PORT": str(api_port),
+        # Workers reach the API server's execution API here; Airflow's default assumes port 8080.
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": os.environ.get(
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"http://{_client_host(api_host)}:{api_port}/execution/"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_PROFILES_DIR": str(settings.dbt_project_dir),
         "WORKLINK_DBT_HOST": wh.host or "127.0.0.1",
@@ -97,3 +103,40 @@ def runtime_env(settings: Settings | None = None) -> dict[str, str]:
     }
     return env
 
+
+
+#: Airflow's secret files in AIRFLOW_HOME: its config (fernet key, JWT secret, metadata URL) and
+#: the UI's generated admin password.
+AIRFLOW_SECRET_FILES = ("airflow.cfg", "simple_auth_manager_passwords.json.generated", "webserver_config.py")
+
+
+def prepare_airflow_home(settings: Settings | None = None) -> Path:
+    """AIRFLOW_HOME as a 700 folder whose secret files are 600.
+
+    Airflow writes its admin password file with the process umask (644 by default), so it is
+    created here first, empty and 600 (Airflow then fills it in place); files an older setup left
+    readable are narrowed.
+    """
+    settings = settings or load_settings()
+    home = private_dir(settings.airflow_home)
+    passwords = home / "simple_auth_manager_passwords.json.generated"
+    if not passwords.exists():
+        write_private_text(passwords, "")
+    make_private(home / name for name in AIRFLOW_SECRET_FILES)
+    return home
+
+
+def airflow_api_address() -> tuple[str, int]:
+    """Where the Airflow API server and UI listen: 127.0.0.1:8080 unless ``AIRFLOW__API__HOST`` /
+    ``AIRFLOW__API__PORT`` say otherwise (set the host to 0.0.0.0 only behind a firewall or proxy)."""
+    host = os.environ.get("AIRFLOW__API__HOST") or "127.0.0.1"
+    return host, int(os.environ.get("AIRFLOW__API__PORT") or 8080)
+
+
+def _client_host(listen_host: str) -> str:
+    """An address a worker on this machine can reach the API server at."""
+    if listen_host in ("0.0.0.0", "", "*"):
+        return "127.0.0.1"
+    if listen_host == "::":
+        return "[::1]"
+    return f"[{listen_host}]" if ":" in listen_host and not listen_host.startswith("[") else listen_host

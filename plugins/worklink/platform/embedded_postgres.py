@@ -9,7 +9,7 @@ directory is owned by that user, and each parent folder gets the execute
 
 The server listens on 127.0.0.1 (password auth, scram-sha-256) and on a Unix
 socket inside the cluster folder. The superuser password is generated once and
-kept in ``.worklink/secrets/pg_password`` (mode 600).
+kept in ``.worklink/secrets/pg_password`` (600 in a 700 folder).
 """
 
 from __future__ import annotations
@@ -26,14 +26,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from worklink.platform.private_files import write_private_text
+
 SUPERUSER = "worklink"
 DEFAULT_PORT = 54329
 WAREHOUSE_DB = "worklink"
 AIRFLOW_DB = "airflow"
 _ROOT_FALLBACK_OS_USER = "worklink-pg"
 
-# Tuned for a 2-core, 24 GiB machine doing bulk loads; durability settings stay on
-# because the crash tests rely on all-or-nothing commits.
+# Tuned for a 2-core, 24 GiB machine doing bulk loads. Durability stays as production needs it:
+# fsync, full_page_writes and synchronous_commit are on, so a file reported `loaded` (and the
+# partner's alert sent) survives a crash of the server or the machine. wal_level = minimal only
+# gives up replication and point-in-time recovery, which a local cluster does not offer.
 _SERVER_CONF = """
 # --- written by worklink (plugins/worklink/platform/embedded_postgres.py) ---
 listen_addresses = '127.0.0.1'
@@ -47,7 +51,7 @@ wal_level = minimal
 max_wal_senders = 0
 max_wal_size = 4GB
 checkpoint_timeout = 15min
-synchronous_commit = off
+synchronous_commit = on
 logging_collector = off
 log_min_messages = warning
 timezone = 'UTC'
@@ -156,10 +160,7 @@ class EmbeddedPostgres:
     # -- password -------------------------------------------------------------------------
     def password(self) -> str:
         if not self.password_file.exists():
-            self.secrets_dir.mkdir(parents=True, exist_ok=True)
-            os.chmod(self.secrets_dir, 0o700)
-            self.password_file.write_text(secrets.token_urlsafe(24))
-            os.chmod(self.password_file, 0o600)
+            write_private_text(self.password_file, secrets.token_urlsafe(24))
         return self.password_file.read_text().strip()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -220,6 +221,7 @@ class EmbeddedPostgres:
         user = self._server_os_user()
         if user is not None:
             self._grant_traverse(user)
+        self._upgrade_conf()
         result = self._run_as_server_user(
             [
                 str(_find_bindir() / "pg_ctl"), "start", "-w", "-t", str(timeout_s),
@@ -231,6 +233,18 @@ class EmbeddedPostgres:
             tail = self.log_file.read_text()[-2000:] if self.log_file.exists() else ""
             raise EmbeddedPostgresError(f"PostgreSQL did not start:\n{result.stderr}\n{tail}")
         self.ensure_databases()
+
+    def _upgrade_conf(self) -> None:
+        """Bring a cluster made by an older worklink up to the current settings (before start).
+
+        Older versions wrote ``synchronous_commit = off``; a later line in postgresql.conf wins,
+        so the current value is appended once rather than editing the server's file in place.
+        """
+        conf = self.data_dir / "postgresql.conf"
+        text = conf.read_text()
+        if "\nsynchronous_commit = off\n" in text and "\nsynchronous_commit = on\n" not in text:
+            with open(conf, "a") as handle:
+                handle.write("# --- worklink: durability as production needs it ---\nsynchronous_commit = on\n")
 
     def stop(self) -> bool:
         if not self.is_running():
@@ -262,6 +276,8 @@ class EmbeddedPostgres:
             for name in (WAREHOUSE_DB, AIRFLOW_DB):
                 if name not in existing:
                     conn.execute(f'create database "{name}"')
+            # Only the owner (and roles granted it) may connect to these two; see platform.roles.
+            conn.execute(f'revoke connect on database "{AIRFLOW_DB}", postgres from public')
 
 
 def _free_port() -> int:

@@ -7,8 +7,14 @@
 | worklink_public      | published                         | nothing                        |
 
 Nobody but the loader and the owner can use ``identity`` (direct identifiers) or
-``raw``/``ingest``/``staging``. Passwords come from ``WORKLINK_<ROLE>_PASSWORD`` or are
-generated into ``.worklink/secrets/roles.json`` (mode 600) for local use.
+``raw``/``ingest``/``staging``.
+
+Roles are cluster-wide, so their passwords belong to the server, not to one checkout: a role's
+password is set when worklink creates the role and never again by a run, a test or a second
+checkout on the same server. ``worklink db rotate-passwords`` changes them on purpose. The
+password a checkout uses comes from ``WORKLINK_<ROLE>_PASSWORD`` or from
+``.worklink/secrets/roles.json`` (600 in a 700 folder), written when this checkout created the
+role or rotated it.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import secrets
 import psycopg
 from psycopg import sql
 
+from worklink.platform.private_files import write_private_text
 from worklink.settings import load_settings
 
 LOADER, EVALUATOR, PUBLIC = "worklink_loader", "worklink_evaluator", "worklink_public"
@@ -33,27 +40,62 @@ WRITABLE = {LOADER: ("ingest", "raw", "identity", "linkage")}
 ALL_SCHEMAS = ("ingest", "raw", "identity", "linkage", "staging", "intermediate", "analytics", "published")
 
 
+ROLES = (LOADER, EVALUATOR, PUBLIC)
+
+
+class UnknownRolePassword(RuntimeError):
+    """The role exists on the server but this checkout was never told its password."""
+
+
+def _store_path():
+    return load_settings().state_dir / "secrets" / "roles.json"
+
+
+def _stored() -> dict[str, str]:
+    path = _store_path()
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _store(role: str, password: str) -> None:
+    stored = _stored()
+    stored[role] = password
+    write_private_text(_store_path(), json.dumps(stored, indent=2))
+
+
 def role_password(role: str) -> str:
+    """The password this checkout knows for ``role`` (environment first, then roles.json)."""
     env = os.environ.get(f"{role.upper()}_PASSWORD")
     if env:
         return env
-    path = load_settings().state_dir / "secrets" / "roles.json"
-    stored = json.loads(path.read_text()) if path.exists() else {}
+    stored = _stored()
     if role not in stored:
-        stored[role] = secrets.token_urlsafe(18)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(stored, indent=2))
-        os.chmod(path, 0o600)
+        raise UnknownRolePassword(
+            f"the password of database role {role} is not known here: set {role.upper()}_PASSWORD, "
+            f"or copy it into {_store_path()}, or run `worklink db rotate-passwords --role {role}`"
+        )
     return stored[role]
 
 
+def _new_password(role: str) -> str:
+    return os.environ.get(f"{role.upper()}_PASSWORD") or secrets.token_urlsafe(18)
+
+
 def ensure_roles(conn: psycopg.Connection) -> None:
-    """Create the roles (cluster-wide) and apply this database's grants. Idempotent."""
-    for role in (LOADER, EVALUATOR, PUBLIC):
+    """Create missing roles (cluster-wide) and apply this database's grants. Idempotent.
+
+    A role that already exists keeps its password, whoever created it.
+    """
+    for role in ROLES:
         exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
-        verb = "alter" if exists else "create"
-        conn.execute(sql.SQL(verb + " role {} with login password {}").format(
-            sql.Identifier(role), sql.Literal(role_password(role))))
+        if exists:
+            continue
+        password = _new_password(role)
+        # Stored first: a role created with a password nobody kept would be unusable.
+        if not os.environ.get(f"{role.upper()}_PASSWORD"):
+            _store(role, password)
+        conn.execute(sql.SQL("create role {} with login password {}").format(
+            sql.Identifier(role), sql.Literal(password)))
+    revoke_connect_on_other_databases(conn)
     database = conn.info.dbname
     for schema in ALL_SCHEMAS:
         conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
@@ -74,3 +116,39 @@ def ensure_roles(conn: psycopg.Connection) -> None:
                 "alter default privileges in schema {} grant insert, update on tables to {}").format(*ident))
             conn.execute(sql.SQL(
                 "alter default privileges in schema {} grant usage on sequences to {}").format(*ident))
+
+
+def revoke_connect_on_other_databases(conn: psycopg.Connection) -> None:
+    """Only the owner may connect to ``postgres`` and Airflow's metadata database.
+
+    PostgreSQL grants CONNECT on every new database to PUBLIC; the evaluator and public roles
+    have no business in Airflow's metadata (connections, variables) or the maintenance database.
+    """
+    from sqlalchemy.engine import make_url
+
+    from worklink.platform.database import airflow_metadata_url
+
+    names = {"postgres", make_url(airflow_metadata_url()).database}
+    existing = {r[0] for r in conn.execute("select datname from pg_database where datname = any(%s)",
+                                           (sorted(names),))}
+    for name in sorted(existing):
+        conn.execute(sql.SQL("revoke connect on database {} from public").format(sql.Identifier(name)))
+
+
+def rotate_passwords(conn: psycopg.Connection, roles: tuple[str, ...] = ROLES) -> list[str]:
+    """Give each role a new password on purpose (``worklink db rotate-passwords``); returns the roles
+    changed. The new password is ``WORKLINK_<ROLE>_PASSWORD`` when set, else a random one kept in
+    roles.json. Every other checkout or client of the server must then be given the new one."""
+    changed = []
+    for role in roles:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role}; worklink's roles are {', '.join(ROLES)}")
+        exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
+        password = _new_password(role)
+        if not os.environ.get(f"{role.upper()}_PASSWORD"):
+            _store(role, password)
+        verb = "alter" if exists else "create"
+        conn.execute(sql.SQL(verb + " role {} with login password {}").format(
+            sql.Identifier(role), sql.Literal(password)))
+        changed.append(role)
+    return changed
