@@ -171,3 +171,37 @@ def test_api_server_listens_on_loopback_only(api_server):
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection((address, port), timeout=3).close()
     assert proc.poll() is None
+
+
+def test_an_unprivileged_user_can_read_no_archived_file_or_partner_report(api_server, probe_user):
+    """A delivery with one bad row: its archived copy and the partner's report stay private."""
+    import json
+
+    state, _, _ = api_server
+    folder = state / "landing" / "wythenshawe_wellbeing" / "referrals"
+    folder.mkdir(parents=True)
+    os.chmod(state / "landing", 0o755)
+    (folder / "WWC_referrals_2025-07.csv").write_text(
+        "referral_id,first_name,last_name,date_of_birth,sex,ethnicity,postcode,phone,email,nhs_number,ni_number,"
+        "referral_date,referral_source,priority_group,main_condition,carer_hours_per_week,economic_status,"
+        "service_variant,eligible,ineligible_reason\n"
+        "X-1,Ann,Smith,1980-01-02,F,,M22 5RT,,,9434765918,,2025-07-03,gp,carer,mental_health,,inactive_other,,Y,\n")
+    env = {**os.environ, "WORKLINK_STATE_DIR": str(state), "WORKLINK_LANDING_DIR": str(state / "landing")}
+    env.pop("AIRFLOW_CONN_WORKLINK_SMTP", None)
+    ingested = subprocess.run([WORKLINK, "ingest", "--json", str(state / "landing")], env=env, capture_output=True,
+                              text=True, timeout=300)
+    assert ingested.returncode == 0, ingested.stderr[-3000:]
+    [result] = json.loads(ingested.stdout)
+    assert result["status"] == "loaded_with_quarantine"
+    subprocess.run([sys.executable, "-c", "from worklink.alerts.delivery import alert_partner; "
+                    f"assert alert_partner('wythenshawe_wellbeing', [{result['file_id']}])"],
+                   env=env, check=True, timeout=120)
+    kept = [p for root in (state / "archive", state / "reports") for p in root.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".csv" for p in kept) and any(p.suffix == ".html" for p in kept)
+    for path in kept:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        read = as_probe(probe_user, "cat", str(path))
+        assert read.returncode != 0 and read.stdout == "", path
+    for root in (state / "archive", state / "reports"):
+        listing = as_probe(probe_user, "ls", str(root))
+        assert listing.returncode != 0 and "Permission denied" in listing.stderr, root

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from worklink.platform.private_files import private_dir
+
 # Names a delivery tool writes while a file is still arriving, and hidden files: not deliveries.
 IN_PROGRESS_SUFFIXES = {".part", ".tmp", ".filepart", ".crdownload"}
 
@@ -164,7 +166,7 @@ def open_landed(path: Path, root: Path, max_bytes: int, spool_dir: Path | None =
         else:
             first = b""
         spool_dir = Path(spool_dir or tempfile.gettempdir())
-        spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(spool_dir)
         out_fd, spooled = tempfile.mkstemp(prefix=".spool-", dir=spool_dir)  # mode 600
         size = 0
         with os.fdopen(out_fd, "wb") as out:
