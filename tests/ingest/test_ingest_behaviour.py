@@ -244,3 +244,38 @@ def test_sending_an_earlier_version_again_makes_it_current(landing, db):
     assert current == [(first.file_id, 2)]
     same = run(write(landing, "WWC_referrals_2026-10.csv", [HEADER, *rows]))  # the current version again
     assert same.status == "duplicate"
+
+
+def test_a_failing_partner_webhook_is_recorded_not_raised(landing, db, monkeypatch):
+    """The webhook answers 500: the alert is still recorded once, with the failure in its channel."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from worklink.alerts.delivery import alert_partner
+    from worklink.contracts import Contract
+
+    class Broken(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server hook name
+            self.send_response(500)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Broken)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.delenv("AIRFLOW_CONN_WORKLINK_SMTP", raising=False)
+    try:
+        result = run(write(landing, "WWC_referrals_2026-11.csv", [HEADER, BAD_NHS.replace("T-3", "W-3")]))
+        contracts = []
+        for c in load_contracts():
+            data = c.model_dump(mode="json")
+            if c.partner.id == PARTNER:
+                data["partner"]["dq_webhook_url"] = f"http://127.0.0.1:{server.server_port}/dq"
+            contracts.append(Contract.model_validate(data))
+        outcome = alert_partner(PARTNER, [result.file_id], contracts)
+    finally:
+        server.shutdown()
+    assert outcome.channel == "file+webhook_failed"
+    rows = db.execute("select channel from ingest.partner_alerts where %s = any(file_ids)", (result.file_id,)).fetchall()
+    assert rows == [("file+webhook_failed",)]

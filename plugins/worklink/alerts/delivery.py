@@ -108,8 +108,15 @@ def alert_partner(partner_id: str, file_ids: list[int], contracts: list[Contract
             log.warning("SMTP connection %s not configured: alert for %s saved to %s", smtp_conn_id,
                         partner_id, html_path)
         if partner.dq_webhook_url:
-            _post_webhook(partner.dq_webhook_url, report)
-            channel += "+webhook"
+            # A failing webhook is recorded, never raised: the task must not be retried and send
+            # the email a second time.
+            try:
+                _post_webhook(partner.dq_webhook_url, report)
+                channel += "+webhook"
+            except Exception as exc:  # noqa: BLE001 - any delivery failure is the outcome, not a crash
+                log.warning("webhook for %s failed (%s): recorded in ingest.partner_alerts", partner_id,
+                            type(exc).__name__)
+                channel += "+webhook_failed"
         conn.execute(
             """insert into ingest.partner_alerts (partner_id, channel, recipients, file_ids, issue_count, report_path)
                values (%s, %s, %s, %s, %s, %s)""",
