@@ -48,8 +48,8 @@ def referrals_contract(partner: str) -> Contract:
     return next(c for c in load_contracts() if c.partner.id == partner and c.feed == "referrals")
 
 
-def cells(contract: Contract, referral_id: str, planted: bool = False) -> list[str]:
-    values = {**BASE, **(PLANTED if planted else {}), "referral_id": referral_id}
+def cells(contract: Contract, referral_id: str, planted: bool = False, **changes) -> list[str]:
+    values = {**BASE, **(PLANTED if planted else {}), "referral_id": referral_id, **changes}
     out = []
     for column in contract.columns:
         value = values.get(column.name)
@@ -322,29 +322,38 @@ def test_missing_partner_folder_means_no_files(hostile, tmp_path, monkeypatch):
     assert partner_landing_files("ancoats_trust") == []
 
 
-def test_an_internal_error_is_recorded_and_the_run_goes_on(hostile, db, monkeypatch, caplog):
+def delivery(partner: str, referral_ids: list[str], planted: bool = False, **changes) -> tuple[str, bytes]:
+    """A referrals file of ``partner``'s own format: (file suffix, content)."""
+    c = referrals_contract(partner)
+    rows = [cells(c, rid, planted=planted, **changes) for rid in referral_ids]
+    if c.file.format == "xlsx":
+        return ".xlsx", xlsx_bytes(c, rows)
+    return ".csv", csv_bytes(c, [header(c), *(csv_line(r) for r in rows)])
+
+
+@pytest.mark.parametrize("partner", sorted(PARTNERS))
+def test_an_internal_error_is_recorded_and_the_run_goes_on(hostile, db, monkeypatch, caplog, partner):
     """A crash inside the loader (here forced, with identifiers in its message) is the file's status."""
     import worklink.ingest.loader as loader
 
-    landing = hostile["landing"]
-    c = referrals_contract("wythenshawe_wellbeing")
-    folder = landing / "wythenshawe_wellbeing" / "referrals"
-    crash = folder / "WWC_referrals_2026-10.csv"
-    crash.write_bytes(csv_bytes(c, [header(c), csv_line(cells(c, "WWC-C1", planted=True))]))
-    after = folder / "WWC_referrals_2026-11.csv"
-    after.write_bytes(csv_bytes(c, [header(c), csv_line(cells(c, "WWC-C2"))]))
+    prefix = PARTNERS[partner]
+    folder = hostile["landing"] / partner / "referrals"
+    suffix, content = delivery(partner, [f"{prefix}-C1"], planted=True)
+    crash = folder / f"{prefix}_referrals_2026-10{suffix}"
+    crash.write_bytes(content)
+    suffix, content = delivery(partner, [f"{prefix}-C2"])
+    after = folder / f"{prefix}_referrals_2026-11{suffix}"
+    after.write_bytes(content)
     real_validate = loader.validate
-    calls = []
 
     def flaky(prepared, contract, suite, period):
-        calls.append(period)
         if period == "2026-10":
             raise ValueError("cannot handle Zebedee Quillfeather 9434765919")
         return real_validate(prepared, contract, suite, period)
 
     monkeypatch.setattr(loader, "validate", flaky)
     caplog.set_level(logging.DEBUG)
-    first, second = ingest_paths([crash, after], run_label="crash-run")
+    first, second = ingest_paths([crash, after], run_label=f"crash-run-{partner}")
     assert first.status == "error" and first.errors[0].rule == "internal_error"
     assert "ValueError" in first.errors[0].message and "Zebedee" not in first.errors[0].message
     assert second.status == "loaded"
@@ -355,8 +364,29 @@ def test_an_internal_error_is_recorded_and_the_run_goes_on(hostile, db, monkeypa
     # nothing of the crashed load is left behind, and the next run tries the file again
     assert db.execute("select count(*) from raw.vcse_referrals where _file_id = %s", (first.file_id,)).fetchone()[0] == 0
     monkeypatch.setattr(loader, "validate", real_validate)
-    [retried] = ingest_paths([crash], run_label="crash-retry")
-    assert retried.status == "loaded_with_quarantine" or retried.status == "loaded"
+    [retried] = ingest_paths([crash], run_label=f"crash-retry-{partner}")
+    assert retried.status == "loaded"
+
+
+@pytest.mark.parametrize("partner", sorted(PARTNERS))
+def test_a_header_only_resend_is_held_not_current(hostile, db, partner):
+    """A month of three rows, then the same month again with headings only: held, the three stay."""
+    prefix = PARTNERS[partner]
+    folder = hostile["landing"] / partner / "referrals"
+    # June 2025, the programme's first month (no other case here uses it)
+    suffix, content = delivery(partner, [f"{prefix}-H1", f"{prefix}-H2", f"{prefix}-H3"],
+                               referral_date=date(2025, 6, 10))
+    path = folder / f"{prefix}_referrals_2025-06{suffix}"
+    path.write_bytes(content)
+    [full] = ingest_paths([path], run_label=f"full-{partner}")
+    assert full.status == "loaded" and full.rows_loaded == 3
+    suffix, content = delivery(partner, [])
+    path.write_bytes(content)
+    [empty] = ingest_paths([path], run_label=f"empty-{partner}")
+    assert (empty.status, empty.rows_in) == ("needs_confirmation", 0)
+    current = db.execute("""select count(*) from raw.vcse_referrals where _partner_id = %s and _period = '2025-06'
+                             and _is_current""", (partner,)).fetchone()[0]
+    assert current == 3
 
 
 def test_a_workbook_that_unpacks_past_the_limit_is_refused_unread(tmp_path):
