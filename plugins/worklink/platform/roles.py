@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import time
 
 import psycopg
 from psycopg import sql
@@ -129,10 +130,24 @@ def revoke_connect_on_other_databases(conn: psycopg.Connection) -> None:
     from worklink.platform.database import airflow_metadata_url
 
     names = {"postgres", make_url(airflow_metadata_url()).database}
-    existing = {r[0] for r in conn.execute("select datname from pg_database where datname = any(%s)",
-                                           (sorted(names),))}
-    for name in sorted(existing):
-        conn.execute(sql.SQL("revoke connect on database {} from public").format(sql.Identifier(name)))
+    # Only where PUBLIC still has CONNECT (a null ACL is the default, which grants it): the catalog
+    # row is shared by the whole server, and two runs in other databases (advisory locks are per
+    # database) updating it at once fail with "tuple concurrently updated"; that run retries.
+    open_to_public = """select datname from pg_database
+                         where datname = any(%s)
+                           and (datacl is null or exists (select 1 from aclexplode(datacl) a
+                                                           where a.grantee = 0 and a.privilege_type = 'CONNECT'))"""
+    for attempt in range(5):
+        names_open = [r[0] for r in conn.execute(open_to_public, (sorted(names),))]
+        try:
+            with conn.transaction():
+                for name in names_open:
+                    conn.execute(sql.SQL("revoke connect on database {} from public").format(sql.Identifier(name)))
+            return
+        except psycopg.errors.InternalError_:
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def rotate_passwords(conn: psycopg.Connection, roles: tuple[str, ...] = ROLES) -> list[str]:
