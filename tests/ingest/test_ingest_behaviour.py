@@ -76,18 +76,44 @@ def test_corrected_resubmission_supersedes_without_double_counting(landing, db):
 
 
 def test_bad_row_is_quarantined_with_rule_and_the_rest_loaded(landing, db):
-    result = run(write(landing, "WWC_referrals_2025-09.csv", [HEADER, GOOD[0], BAD_NHS]))
+    bad_date = GOOD[1].replace("T-2,", "T-4,").replace("2025-07-09", "2025-07-32")  # required, not a date
+    result = run(write(landing, "WWC_referrals_2025-09.csv", [HEADER, GOOD[0], bad_date]))
     assert result.status == "loaded_with_quarantine"
     assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (2, 1, 1)
-    [issue] = result.errors
-    assert (issue.rule, issue.column, issue.row, issue.record_id) == ("nhs_number", "nhs_number", 2, "T-3")
-    assert "NHS number" in issue.message and "modulus 11" in issue.message
+    # a required date that is not a date: both its type and (as a typed value) its presence fail
+    assert {(i.rule, i.column, i.row, i.record_id) for i in result.errors} == {
+        ("type_date", "referral_date", 2, "T-4"), ("required", "referral_date", 2, "T-4")}
     kept = db.execute("select record->>'referral_id' from identity.quarantined_rows where file_id = %s",
                       (result.file_id,)).fetchall()
-    assert kept == [("T-3",)]
+    assert kept == [("T-4",)]
     manifest = db.execute("select rows_in, rows_loaded, rows_quarantined from ingest.file_manifest"
                           " where file_id = %s", (result.file_id,)).fetchone()
     assert manifest == (2, 1, 1)
+
+
+def test_an_invalid_optional_identifier_is_left_out_and_the_row_loads(landing, db):
+    """NHS number failing modulus 11, an impossible date of birth, a postcode that is no postcode:
+    each value is dropped with a warning; the row (and its name, for linkage) loads."""
+    bad_dob = GOOD[1].replace("T-2,", "T-5,").replace("1970-01-02", "1970-02-30")
+    bad_postcode = GOOD[1].replace("T-2,", "T-6,").replace("M23 2QQ", "QQ1 1CC")
+    result = run(write(landing, "WWC_referrals_2026-12.csv", [HEADER, GOOD[0], BAD_NHS, bad_dob, bad_postcode]))
+    assert result.status == "loaded" and (result.rows_in, result.rows_loaded, result.rows_warned) == (4, 4, 3)
+    found = {(i.rule, i.column, i.row, i.severity) for i in result.errors}
+    assert found == {("nhs_number", "nhs_number", 2, "warn"), ("type_date", "date_of_birth", 3, "warn"),
+                     ("postcode", "postcode", 4, "warn")}
+    assert all("left out" in i.message for i in result.errors)
+    stored = db.execute(
+        """select r.referral_id, i.nhs_number, i.date_of_birth, i.postcode, i.last_name, r.nhs_number_token
+             from raw.vcse_referrals r join identity.vcse_referrals i
+               on i._file_id = r._file_id and i._source_row_number = r._identity_row_number
+            where r._file_id = %s order by 1""", (result.file_id,)).fetchall()
+    assert [row[:5] for row in stored] == [
+        ("T-1", "9434765919", "1980-01-02", "M22 5RT", "Smith"),
+        ("T-3", None, "1990-05-06", "M23 1AA", "Oak"),
+        ("T-5", None, None, "M23 2QQ", "Lee"),
+        ("T-6", None, "1970-01-02", None, "Lee"),
+    ]
+    assert stored[1][5] is None, "no token for a dropped NHS number"
 
 
 @pytest.mark.parametrize(
@@ -184,7 +210,7 @@ def test_partner_webhook_gets_a_summary_without_row_data(landing, monkeypatch):
     assert outcome is not None and outcome.channel == "file+webhook" and outcome.report_path.exists()
     [payload] = received
     assert payload["partner_id"] == PARTNER
-    assert payload["counts_by_rule"] == [{"rule": "nhs_number", "severity": "quarantine_row", "count": 1}]
+    assert payload["counts_by_rule"] == [{"rule": "nhs_number", "severity": "warn", "count": 1}]
     assert "T-3" not in json.dumps(payload) and "9434765918" not in json.dumps(payload)
 
 

@@ -17,8 +17,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from worklink.contracts import PROGRAMME_START, Contract
-from worklink.identifiers import valid_nhs_number_mask
+from worklink.contracts import PROGRAMME_START, Contract, Privacy
+from worklink.identifiers import valid_nhs_number_mask, valid_nino_mask, valid_postcode_mask
 from worklink.ingest.distinct_values import DistinctColumn, first_rows
 from worklink.ingest.reader import ROW
 
@@ -51,19 +51,29 @@ class CheckedFrame:
 
 
 def _issue_frame(rows: np.ndarray | pd.Series, column: str, rule_id: str, contract: Contract,
-                 detail: str | None = None) -> pd.DataFrame:
+                 detail: str | None = None, severity: str | None = None, suffix: str = "") -> pd.DataFrame:
     rows = np.asarray(rows)
     label = contract.column(column).source if column in contract.column_names else column
-    text = f"'{label}' {detail or MESSAGES.get(rule_id, rule_id)}"
+    text = f"'{label}' {detail or MESSAGES.get(rule_id, rule_id)}{suffix}"
     return pd.DataFrame(
         {
             ROW: rows.astype("int64"),
             "column_name": column,
             "rule_id": rule_id,
-            "severity": str(contract.severity_of(rule_id)),
+            "severity": severity or str(contract.severity_of(rule_id)),
             "message": text,
         }
     )
+
+
+# How an optional identifier that is not valid is reported (see prepare).
+_LEFT_OUT = {"severity": "warn", "suffix": "; the value was left out and the rest of the row loaded"}
+# The identifier formats of worklink.identifiers, the ones linkage reads them with.
+IDENTIFIER_FORMATS = {
+    "nhs_number": lambda v: valid_nhs_number_mask(v).to_numpy(dtype=bool),
+    "ni_number": lambda v: valid_nino_mask(v).to_numpy(dtype=bool),
+    "postcode": lambda v: valid_postcode_mask(v).to_numpy(dtype=bool),
+}
 
 
 def _period_end(period: str | None) -> pd.Timestamp | None:
@@ -267,12 +277,28 @@ def prepare(frame: pd.DataFrame, contract: Contract) -> PreparedFrame:
         distinct = distinct.with_values(_unstorable_cells(distinct, row_numbers, column.name, contract, issues))
         distinct = distinct.with_values(normalise_values(clean_values(distinct.values), column))
         stored = distinct.values
+        # An optional identifier that is not valid is left out with a warning and the row loads:
+        # its other identifiers (name, postcode...) can still link it. Required ones hold the row.
+        keep_row = column.privacy == Privacy.direct_identifier and not column.required
+        if keep_row:
+            for rule, valid in IDENTIFIER_FORMATS.items():
+                if rule in column.rules:
+                    bad = (stored.notna() & ~valid(stored)).to_numpy(dtype=bool)
+                    if bad.any():
+                        issues.append(_issue_frame(row_numbers[distinct.rows(bad)], column.name, rule, contract,
+                                                   **_LEFT_OUT))
+                        stored = stored.mask(bad)
+                        distinct = DistinctColumn(distinct.codes, stored)
         parsed = parse_values(stored, column, contract.file.date_format)
         if parsed is not None:
             values, rule = parsed
             bad = stored.notna() & values.isna()
             if bad.any():
-                issues.append(_issue_frame(row_numbers[distinct.rows(bad)], column.name, rule, contract))
+                issues.append(_issue_frame(row_numbers[distinct.rows(bad)], column.name, rule, contract,
+                                           **(_LEFT_OUT if keep_row else {})))
+                if keep_row:
+                    stored = stored.mask(bad)
+                    distinct = DistinctColumn(distinct.codes, stored)
             if column.type == "date":  # raw keeps ISO dates whatever the partner's format
                 stored = values.dt.strftime("%Y-%m-%d").where(values.notna(), stored)
                 distinct = DistinctColumn(distinct.codes, stored)
@@ -413,4 +439,11 @@ def validate(prepared: PreparedFrame, contract: Contract, suite, period: str | N
     all_issues = (
         pd.concat(issues, ignore_index=True) if issues else pd.DataFrame(columns=ISSUE_COLUMNS)
     )
+    # A value left out as invalid is reported as invalid, not also as "empty".
+    left_out = all_issues["message"].str.endswith(_LEFT_OUT["suffix"])
+    if left_out.any():
+        cells = pd.MultiIndex.from_frame(all_issues.loc[left_out, [ROW, "column_name"]])
+        empty_too = (all_issues["rule_id"] == "optional_missing") & pd.MultiIndex.from_frame(
+            all_issues[[ROW, "column_name"]]).isin(cells)
+        all_issues = all_issues.loc[~empty_too]
     return CheckedFrame(data=data, issues=all_issues.sort_values([ROW, "column_name"], kind="stable"))
