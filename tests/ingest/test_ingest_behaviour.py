@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -174,12 +178,9 @@ def test_a_file_of_another_feed_is_rejected_with_a_hint(landing):
     assert "starts" in result.errors[0].message and "wythenshawe_wellbeing/starts/" in result.errors[0].message
 
 
-def test_partner_webhook_gets_a_summary_without_row_data(landing, monkeypatch):
-    import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
-    from worklink.alerts.delivery import alert_partner
+@contextmanager
+def webhook(status: int):
+    """A local partner webhook answering ``status``; yields (contracts routed to it, bodies received)."""
     from worklink.contracts import Contract
 
     received = []
@@ -187,7 +188,7 @@ def test_partner_webhook_gets_a_summary_without_row_data(landing, monkeypatch):
     class Hook(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 - http.server hook name
             received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
+            self.send_response(status)
             self.end_headers()
 
         def log_message(self, *args):
@@ -195,18 +196,25 @@ def test_partner_webhook_gets_a_summary_without_row_data(landing, monkeypatch):
 
     server = HTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.delenv("AIRFLOW_CONN_WORKLINK_SMTP", raising=False)
+    contracts = []
+    for c in load_contracts():
+        data = c.model_dump(mode="json")
+        if c.partner.id == PARTNER:
+            data["partner"]["dq_webhook_url"] = f"http://127.0.0.1:{server.server_port}/dq"
+        contracts.append(Contract.model_validate(data))
     try:
-        result = run(write(landing, "WWC_referrals_2026-06.csv", [HEADER, BAD_NHS, GOOD[0]]))
-        contracts = []
-        for c in load_contracts():
-            data = c.model_dump(mode="json")
-            if c.partner.id == PARTNER:
-                data["partner"]["dq_webhook_url"] = f"http://127.0.0.1:{server.server_port}/dq"
-            contracts.append(Contract.model_validate(data))
-        outcome = alert_partner(PARTNER, [result.file_id], contracts)
+        yield contracts, received
     finally:
         server.shutdown()
+
+
+def test_partner_webhook_gets_a_summary_without_row_data(landing, monkeypatch):
+    from worklink.alerts.delivery import alert_partner
+
+    monkeypatch.delenv("AIRFLOW_CONN_WORKLINK_SMTP", raising=False)
+    with webhook(204) as (contracts, received):
+        result = run(write(landing, "WWC_referrals_2026-06.csv", [HEADER, BAD_NHS, GOOD[0]]))
+        outcome = alert_partner(PARTNER, [result.file_id], contracts)
     assert outcome is not None and outcome.channel == "file+webhook" and outcome.report_path.exists()
     [payload] = received
     assert payload["partner_id"] == PARTNER
@@ -274,34 +282,12 @@ def test_sending_an_earlier_version_again_makes_it_current(landing, db):
 
 def test_a_failing_partner_webhook_is_recorded_not_raised(landing, db, monkeypatch):
     """The webhook answers 500: the alert is still recorded once, with the failure in its channel."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
     from worklink.alerts.delivery import alert_partner
-    from worklink.contracts import Contract
 
-    class Broken(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server hook name
-            self.send_response(500)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Broken)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.delenv("AIRFLOW_CONN_WORKLINK_SMTP", raising=False)
-    try:
+    with webhook(500) as (contracts, received):
         result = run(write(landing, "WWC_referrals_2026-11.csv", [HEADER, BAD_NHS.replace("T-3", "W-3")]))
-        contracts = []
-        for c in load_contracts():
-            data = c.model_dump(mode="json")
-            if c.partner.id == PARTNER:
-                data["partner"]["dq_webhook_url"] = f"http://127.0.0.1:{server.server_port}/dq"
-            contracts.append(Contract.model_validate(data))
         outcome = alert_partner(PARTNER, [result.file_id], contracts)
-    finally:
-        server.shutdown()
-    assert outcome.channel == "file+webhook_failed"
+    assert len(received) == 1 and outcome.channel == "file+webhook_failed"
     rows = db.execute("select channel from ingest.partner_alerts where %s = any(file_ids)", (result.file_id,)).fetchall()
     assert rows == [("file+webhook_failed",)]
