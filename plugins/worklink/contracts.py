@@ -74,6 +74,9 @@ class FileSpec(Strict):
     due_days_after_period: int = Field(
         default=10, ge=0, description="a file for period P is late when received after P's last day + this"
     )
+    last_period: str | None = Field(
+        default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+        description="the last month a file is expected for (YYYY-MM); none: every month until now")
     # Limits that keep one hostile or mistaken file from exhausting the machine. The defaults fit a
     # national DWP extract (~0.75 GB at ten times Greater Manchester's volume) with room to spare.
     max_file_bytes: int = Field(default=1 << 30, ge=1, description="a larger file is kept but not read")

@@ -25,6 +25,12 @@ class Settings:
     pg_port: int | None  # None: embedded server picks 54329 if free, else a free port
     landing_dir: Path
     sample_dir: Path
+    # Deliveries due before this date are not judged late or missing (None: from the platform's
+    # first ingest run): a history loaded on the first night was not late, the platform simply
+    # was not there. Set it when the platform takes over feeds that were already being sent.
+    deliveries_watched_from: str | None = None
+    # Where platform alerts to the data engineers go (late and missing feeds, held files, errors).
+    engineer_email: str = "worklink-data-engineering@worklink.invalid"
 
     @property
     def dbt_project_dir(self) -> Path:
@@ -71,4 +77,6 @@ def load_settings() -> Settings:
         pg_port=int(env["WORKLINK_PG_PORT"]) if env.get("WORKLINK_PG_PORT") else None,
         landing_dir=Path(env.get("WORKLINK_LANDING_DIR", sample_dir / "landing")).resolve(),
         sample_dir=sample_dir,
+        deliveries_watched_from=env.get("WORKLINK_DELIVERIES_WATCHED_FROM") or None,
+        engineer_email=env.get("WORKLINK_ENGINEER_EMAIL") or "worklink-data-engineering@worklink.invalid",
     )

@@ -48,6 +48,7 @@ def test_nightly_ingests_every_partner_before_dbt(dagbag):
     assert {t.task_id for t in join.upstream_list} == {f"{p}.alert" for p in partners}
     dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt_build.")]
     assert dbt_tasks, "no dbt tasks rendered"
+    assert dag.get_task("check_deliveries").upstream_task_ids == {join.task_id}
     link = dag.get_task("link_participants")
     assert link.upstream_task_ids == {join.task_id}, "linkage runs after every partner's ingestion"
     assert all(link.task_id in t.upstream_task_ids or t.upstream_task_ids & {d.task_id for d in dbt_tasks}

@@ -185,7 +185,7 @@ def test_an_unprivileged_user_can_read_no_archived_file_or_partner_report(api_se
         "referral_id,first_name,last_name,date_of_birth,sex,ethnicity,postcode,phone,email,nhs_number,ni_number,"
         "referral_date,referral_source,priority_group,main_condition,carer_hours_per_week,economic_status,"
         "service_variant,eligible,ineligible_reason\n"
-        "X-1,Ann,Smith,1980-01-02,F,,M22 5RT,,,9434765918,,2025-07-03,gp,carer,mental_health,,inactive_other,,Y,\n")
+        "X-1,Ann,Smith,1980-01-02,F,,M22 5RT,,,,,2025-07-32,gp,carer,mental_health,,inactive_other,,Y,\n")
     env = {**os.environ, "WORKLINK_STATE_DIR": str(state), "WORKLINK_LANDING_DIR": str(state / "landing")}
     env.pop("AIRFLOW_CONN_WORKLINK_SMTP", None)
     ingested = subprocess.run([WORKLINK, "ingest", "--json", str(state / "landing")], env=env, capture_output=True,

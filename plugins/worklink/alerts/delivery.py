@@ -9,6 +9,7 @@ the log says where. Each alert is recorded in ``ingest.partner_alerts``.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import os
@@ -50,17 +51,23 @@ def _smtp_configured(conn_id: str) -> bool:
         return False
 
 
-def _send_email(report: PartnerReport, recipients: list[str], attachments: list[Path], conn_id: str) -> None:
+def send_mail(recipients: list[str], subject: str, html_content: str, conn_id: str = SMTP_CONN_ID,
+              attachments: list[Path] | None = None) -> None:
+    """One email through Airflow's SMTP provider and the ``worklink_smtp`` connection."""
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
     with SmtpHook(smtp_conn_id=conn_id) as hook:
         hook.send_email_smtp(
             to=recipients,
-            subject=report.subject,
-            html_content=report.html(),
-            files=[str(p) for p in attachments],
+            subject=subject,
+            html_content=html_content,
+            files=[str(p) for p in attachments or []],
             from_email=os.environ.get("WORKLINK_ALERT_FROM", DEFAULT_FROM),
         )
+
+
+def _send_email(report: PartnerReport, recipients: list[str], attachments: list[Path], conn_id: str) -> None:
+    send_mail(recipients, report.subject, report.html(), conn_id, attachments)
 
 
 def _post_webhook(url: str, report: PartnerReport) -> None:
@@ -124,3 +131,34 @@ def alert_partner(partner_id: str, file_ids: list[int], contracts: list[Contract
         )
     return AlertOutcome(partner_id, channel.startswith("email"), channel, recipients, len(report.problems),
                         html_path)
+
+
+def alert_late_and_missing(contracts: list[Contract] | None = None, database_url: str | None = None,
+                           smtp_conn_id: str = SMTP_CONN_ID) -> list:
+    """Tell the data engineers (all) and each partner (its own) about deliveries newly late or
+    missing; each month once. Returns the problems told."""
+    from worklink.ingest.deliveries import new_delivery_problems
+
+    settings = load_settings()
+    contracts = contracts if contracts is not None else load_contracts()
+    with psycopg.connect(libpq_url(database_url or warehouse_url(settings))) as conn:
+        problems = new_delivery_problems(conn, contracts)
+        if not problems:
+            return []
+        by_partner: dict[str, list] = {}
+        for problem in problems:
+            by_partner.setdefault(problem.partner_id, []).append(problem)
+        mail = _smtp_configured(smtp_conn_id)
+        letters = [([settings.engineer_email], f"[worklink] {len(problems)} deliveries late or missing", problems)]
+        for partner_id, own in sorted(by_partner.items()):
+            partner = next(c.partner for c in contracts if c.partner.id == partner_id)
+            letters.append(([c.email for c in partner.dq_contacts],
+                            f"[worklink] {partner.name}: {len(own)} monthly files late or missing", own))
+        for recipients, subject, own in letters:
+            body = "<p>" + "</p><p>".join(html.escape(p.describe()) for p in own) + "</p>"
+            if mail:
+                send_mail(recipients, subject, body, smtp_conn_id)
+            else:
+                log.warning("%s (SMTP not configured): %s", subject, "; ".join(p.describe() for p in own))
+        conn.commit()  # recorded as told only once the mail went out
+    return problems

@@ -36,6 +36,7 @@ from worklink.ingest.manifest import RECEIVED_STATUSES, archive_landed
 from worklink.ingest.reader import ROW, FileRejected, LandedRows, feed_matching_headers, read_rows
 from worklink.platform.database import libpq_url
 from worklink.quality.suites import load_suite
+from worklink.settings import load_settings
 
 LINEAGE_COLUMNS = ["_file_id", "_source_row_number", "_partner_id", "_period"]
 
@@ -390,7 +391,7 @@ def refresh_dq_history(conn, partner_id: str, feed: str, period: str | None) -> 
                count(*),
                count(*) filter (where m.status = 'rejected'),
                count(*) filter (where m.status = 'duplicate'),
-               count(*) filter (where m.received_at > m.due_at),
+               count(*) filter (where m.is_late),
                coalesce(sum(m.rows_in) filter (where m.is_current), 0),
                coalesce(sum(m.rows_loaded) filter (where m.is_current), 0),
                coalesce(sum(m.rows_quarantined) filter (where m.is_current), 0),
@@ -511,26 +512,39 @@ def _explain_wrong_feed(exc: FileRejected, contract: Contract, siblings: list[Co
         headers=exc.headers,
     )
 
+# When the platform started judging deliveries: the setting, else its first ingest run, else now.
+WATCHED_FROM = ("coalesce(%s::timestamptz, (select min(processed_at) from ingest.file_manifest), now())")
+
+
 def _insert_manifest(conn, result: IngestResult, contract: Contract, landed: LandedFile, archive_path: Path,
                      run_label: str | None, rejection: FileRejected | None = None) -> int:
+    """The file's manifest row. ``received_at`` is the platform's clock when it read the file (the
+    sender's modification time is kept beside it, not trusted); a file is late only when it was
+    due after the platform started watching."""
     row = conn.execute(
-        """
+        f"""
+        with due as (
+            select (to_date(%s || '-01', 'YYYY-MM-DD') + interval '1 month' + %s * interval '1 day') as due_at,
+                   {WATCHED_FROM} as watched_from
+        )
         insert into ingest.file_manifest
             (partner_id, feed, contract_key, period, file_name, landing_path, archive_path, sha256,
              size_bytes, status, duplicate_of, supersedes_file_id, rejection_rule, rejection_message,
-             received_at, due_at, ingest_run)
-        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s),
-                (to_date(%s || '-01', 'YYYY-MM-DD') + interval '1 month' + %s * interval '1 day'), %s)
+             received_at, file_modified_at, due_at, is_late, ingest_run)
+        select %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now(), to_timestamp(%s), due.due_at,
+               case when due.due_at >= due.watched_from then now() > due.due_at end, %s
+          from due
         returning file_id
         """,
-        (contract.partner.id, contract.feed, contract.key, result.period, landed.name, str(landed.path),
+        (result.period if result.period and PERIOD_FORMAT.fullmatch(result.period) else None,
+         contract.file.due_days_after_period, load_settings().deliveries_watched_from,
+         contract.partner.id, contract.feed, contract.key, result.period, landed.name, str(landed.path),
          str(archive_path), result.sha256, landed.size, result.status, result.duplicate_of,
          result.supersedes_file_id, rejection.rule_id if rejection else None,
-         rejection.message if rejection else None, landed.mtime,
-         result.period if result.period and PERIOD_FORMAT.fullmatch(result.period) else None,
-         contract.file.due_days_after_period, run_label),
+         rejection.message if rejection else None, landed.mtime, run_label),
     ).fetchone()
     return row[0]
+
 
 def _bad_row_issues(bad: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     """Issue records for rows the reader held back: structural faults name the row, cell faults

@@ -72,8 +72,8 @@ def record_unloaded(conn: psycopg.Connection, *, partner_id: str, feed: str, pat
     file_id = conn.execute(
         """insert into ingest.file_manifest
                (partner_id, feed, contract_key, period, file_name, landing_path, archive_path, sha256,
-                size_bytes, status, rejection_rule, rejection_message, received_at, ingest_run)
-           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, coalesce(to_timestamp(%s), now()), %s)
+                size_bytes, status, rejection_rule, rejection_message, received_at, file_modified_at, ingest_run)
+           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now(), to_timestamp(%s), %s)
            returning file_id""",
         (partner_id, feed, contract_key, period, path.name, str(path),
          str(archive_path) if archive_path else None, landed.sha256 if landed else None,

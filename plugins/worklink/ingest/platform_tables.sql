@@ -19,7 +19,8 @@ create table if not exists ingest.file_manifest (
     archive_path       text,
     sha256             char(64),                -- null for an entry never opened (status refused)
     size_bytes         bigint not null,
-    received_at        timestamptz not null,   -- when the file landed (its modification time)
+    received_at        timestamptz not null,   -- when the platform received (first read) the file
+    file_modified_at   timestamptz,             -- the file's own modification time (the sender's clock)
     processed_at       timestamptz not null default now(),
     due_at             timestamptz,             -- end of period + the contract's due_days_after_period
     key_field_completeness numeric,             -- share of filled cells in the contract's scored fields
@@ -40,12 +41,16 @@ create table if not exists ingest.file_manifest (
     ingest_run         text,                    -- the run that processed it (Airflow run id, or the CLI's)
     blank_rows         integer not null default 0,  -- rows with every cell empty: skipped, not in rows_in
     confirmed_at       timestamptz,             -- when a held (needs_confirmation) version was confirmed
+    is_late            boolean,                 -- received after due_at, judged only when the platform was
+                                                -- already watching at due_at (null: not judged)
     constraint rows_accounted_for check (rows_in = rows_loaded + rows_quarantined)
 );
 -- Databases made before these columns and statuses existed.
 alter table ingest.file_manifest add column if not exists ingest_run text;
 alter table ingest.file_manifest add column if not exists blank_rows integer not null default 0;
 alter table ingest.file_manifest add column if not exists confirmed_at timestamptz;
+alter table ingest.file_manifest add column if not exists file_modified_at timestamptz;
+alter table ingest.file_manifest add column if not exists is_late boolean;
 do $$
 begin
     if not exists (select 1 from pg_constraint where conname = 'file_manifest_status_known') then
@@ -120,4 +125,15 @@ create table if not exists ingest.partner_alerts (
     file_ids      bigint[] not null,
     issue_count   integer not null,
     report_path   text
+);
+
+-- Late and missing deliveries already alerted: each partner, feed, period and kind once.
+create table if not exists ingest.delivery_alerts (
+    partner_id   text not null,
+    feed         text not null,
+    period       text not null,
+    kind         text not null check (kind in ('late', 'missing')),
+    due_at       timestamptz not null,
+    alerted_at   timestamptz not null default now(),
+    primary key (partner_id, feed, period, kind)
 );

@@ -78,6 +78,17 @@ def partner_task_group(partner_id: str):
     return partner_group()
 
 
+@task(task_id="check_deliveries")
+def check_deliveries() -> list[str]:
+    """Tell engineers and partners once about monthly files now late or missing (per partner, feed)."""
+    from worklink.alerts.delivery import alert_late_and_missing
+
+    told = alert_late_and_missing()
+    for problem in told:
+        print(problem.describe())
+    return [p.describe() for p in told]
+
+
 @task(task_id="link_participants")
 def link_participants() -> dict:
     """Link every current source record to a participant (deterministic, then Splink)."""
@@ -142,6 +153,7 @@ def build_nightly_dag(contracts: list[Contract] | None = None) -> DAG:
         ingests_finished = EmptyOperator(task_id="ingests_finished", trigger_rule="all_done")
         build = dbt_task_group()
         groups >> ingests_finished >> link_participants() >> build
+        ingests_finished >> check_deliveries()
     return dag
 
 

@@ -36,7 +36,7 @@ renamed as (
         is_current,
         status in ('loaded', 'loaded_with_quarantine') as is_loaded,
         status = 'rejected' as is_rejected,
-        due_at is not null and received_at > due_at as is_late
+        coalesce(is_late, false) as is_late
 
     from source
 
