@@ -5,10 +5,13 @@
 --   job start          evidenced hours >= var('job_start_min_hours_per_week') (IPS Grow: 4 hours
 --                      of paid work). HMRC-only jobs report no usable hours, so their hours are the
 --                      earnings-equivalent hours at the NLW in force at the job start.
+--   N weeks            everywhere (docs: n_weeks): the 7N days from the start date counted
+--                      inclusively, start .. start + 7N - 1; "lasts N weeks" means in work on the
+--                      last of them, and a rule is due once that day is on or before the as-at date.
 --   sustained N weeks  in work continuously from the job start for N weeks (N = 13, 26): the
 --                      job's continuous spell (jobs joined across restarts of at most
---                      var('job_restart_gap_days')) lasts to at least start + 7N days, and that
---                      date is on or before the as-at date. Matches the generator's truth.
+--                      var('job_restart_gap_days')) reaches start + 7N - 1, and that day is on or
+--                      before the as-at date. Matches the generator's truth.
 --   earnings outcome   cumulative earnings from all paid work in the N weeks from the job start
 --                      >= var('earnings_test_hours_per_week') x N x the adult NLW in force on the
 --                      job start date (seed national_living_wage_rates). HMRC pay is attributed
@@ -320,17 +323,18 @@ evaluated as (
 
         {% for label, weeks in windows.items() %}
         -- sustained {{ label }} weeks (in work, duration)
-        continuity.job_start_date + {{ weeks }} * 7 as sustained_{{ label }}_weeks_due_date,
+        -- the window's last day (docs: n_weeks)
+        continuity.job_start_date + {{ weeks }} * 7 - 1 as sustained_{{ label }}_weeks_due_date,
         case
             when continuity.is_before_first_referral then 'not_applicable'
             when not continuity.meets_job_start_hours_rule then 'not_applicable'
             when continuity.is_contradicted then 'contradicted'
-            when continuity.job_start_date + {{ weeks }} * 7 <= dates.as_at_date
-                and continuity.continuous_end_date >= continuity.job_start_date + {{ weeks }} * 7
+            when continuity.job_start_date + {{ weeks }} * 7 - 1 <= dates.as_at_date
+                and continuity.continuous_end_date >= continuity.job_start_date + {{ weeks }} * 7 - 1
                 then 'achieved'
-            when continuity.job_start_date + {{ weeks }} * 7 > dates.as_at_date then 'pending'
+            when continuity.job_start_date + {{ weeks }} * 7 - 1 > dates.as_at_date then 'pending'
             when continuity.is_continuous_spell_open
-                and continuity.continuous_end_date < continuity.job_start_date + {{ weeks }} * 7
+                and continuity.continuous_end_date < continuity.job_start_date + {{ weeks }} * 7 - 1
                 then 'pending'
             else 'not_achieved'
         end as sustained_{{ label }}_weeks_status,
@@ -365,7 +369,7 @@ evaluated as (
         -- due: the window is over for everyone, so a rate over due jobs is not biased towards
         -- early successes (achieved can be known early, not achieved only at the end)
         continuity.is_counted
-            and continuity.job_start_date + {{ weeks }} * 7 <= dates.as_at_date
+            and continuity.job_start_date + {{ weeks }} * 7 - 1 <= dates.as_at_date
             as is_sustained_{{ label }}_weeks_due,
         continuity.is_counted
             and continuity.job_start_date + {{ weeks }} * 7 - 1 <= dates.as_at_date

@@ -86,9 +86,10 @@ claimed_outcomes as (
     from claims
     cross join dates
     left join jobs on claims.job_start_key = jobs.job_start_key
-    where claims.claimed_job_start_date + {{ weeks }} * 7 <= dates.as_at_date
+    -- N weeks: the 7N days start .. start + 7N - 1 (docs: n_weeks)
+    where claims.claimed_job_start_date + {{ weeks }} * 7 - 1 <= dates.as_at_date
         and (claims.claimed_job_end_date is null
-            or claims.claimed_job_end_date >= claims.claimed_job_start_date + {{ weeks }} * 7)
+            or claims.claimed_job_end_date >= claims.claimed_job_start_date + {{ weeks }} * 7 - 1)
     {% endfor %}
 
 ),
