@@ -79,7 +79,7 @@ def funnel_totals(warehouse) -> dict[str, dict[str, int]]:
     with warehouse.connect() as conn:
         rows = conn.execute(
             f"select partner_id, {', '.join(f'sum({c})::int' for c in columns)}"
-            " from analytics.funnel_by_cohort_month group by partner_id").fetchall()
+            " from analytics.funnel_referral_counts_by_cohort_month group by partner_id").fetchall()
     return {row[0]: dict(zip(columns, row[1:], strict=True)) for row in rows}
 
 
@@ -176,8 +176,8 @@ def test_comparison_fails_when_an_outcome_rule_is_broken(warehouse):
         ({"job_start_min_hours_per_week": 20}, "job_start"),  # a job start needs 20 h, not 4
         ({"sustained_short_weeks": 6}, "sustained_13_weeks"),  # "13 weeks" counted after 6
     ]
-    # the models between the outcome rules and the funnel: int_job_starts_evaluated -> referrals -> funnel
-    path = "int_job_starts_evaluated+,+funnel_by_cohort_month"
+    # the models between the outcome rules and the funnel: int_job_starts_evaluated -> referrals -> referral-level funnel counts
+    path = "int_job_starts_evaluated+,+funnel_referral_counts_by_cohort_month"
     try:
         for variables, measure in broken_rules:
             warehouse.dbt("run", "--select", path, "--vars", json.dumps(variables), target="broken_rule")

@@ -12,13 +12,13 @@ source as (
 totals as (
 
     select partner_id, grant_amount_gbp, starts, job_starts, sustained_13_weeks, sustained_26_weeks,
-        cost_per_start_gbp, cost_per_job_start_gbp, cost_per_sustained_13_weeks_gbp,
+        contradicted_job_starts, cost_per_start_gbp, cost_per_job_start_gbp, cost_per_sustained_13_weeks_gbp,
         cost_per_sustained_26_weeks_gbp
     from source
     union all
     -- all VCSE partners (the ICB grant buys no recorded starts, so it would distort the ratios)
     select 'all', sum(grant_amount_gbp), sum(starts), sum(job_starts), sum(sustained_13_weeks),
-        sum(sustained_26_weeks),
+        sum(sustained_26_weeks), sum(contradicted_job_starts),
         sum(grant_amount_gbp) / nullif(sum(starts), 0),
         sum(grant_amount_gbp) / nullif(sum(job_starts), 0),
         sum(grant_amount_gbp) / nullif(sum(sustained_13_weeks), 0),
@@ -31,7 +31,7 @@ totals as (
 cells as (
 
     {{ sdc_cells('totals', ['partner_id'],
-        counts=['starts', 'job_starts', 'sustained_13_weeks', 'sustained_26_weeks'],
+        counts=['starts', 'job_starts', 'sustained_13_weeks', 'sustained_26_weeks', 'contradicted_job_starts'],
         ratios={
             'cost_per_start_gbp': (none, 'starts', 'money_per_outcome'),
             'cost_per_job_start_gbp': (none, 'job_starts', 'money_per_outcome'),

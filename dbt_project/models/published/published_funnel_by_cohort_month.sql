@@ -1,9 +1,10 @@
--- Published (disclosure-controlled) funnel: one row per delivery partner (or 'all'), cohort month
+-- Published (disclosure-controlled) funnel at episode grain with nested stages (see
+-- funnel_by_cohort_month): one row per delivery partner (or 'all'), cohort month
 -- (or 'all') and measure. Totals are summed from unrounded counts, then the whole table goes through
 -- disclosure_control(). Source: analytics.funnel_by_cohort_month.
-{% set counts = ['referred', 'eligible', 'first_contact', 'started', 'did_not_start', 'pending_decision',
-                 'sustained_engagement', 'job_start', 'sustained_13_weeks', 'sustained_26_weeks',
-                 'left_programme'] %}
+{% set counts = ['referred', 'eligible', 'first_contact', 'started', 'started_outside_funnel',
+                 'did_not_start', 'pending_decision', 'sustained_engagement', 'job_start',
+                 'contradicted_job_start', 'sustained_13_weeks', 'sustained_26_weeks', 'left_programme'] %}
 {% set rates = {
     'eligible_rate': ('eligible', 'referred', 'rate'),
     'first_contact_rate': ('first_contact', 'eligible', 'rate'),
@@ -11,7 +12,7 @@
     'sustained_engagement_rate': ('sustained_engagement', 'started', 'rate'),
     'job_start_rate': ('job_start', 'started', 'rate'),
     'sustained_13_weeks_rate': ('sustained_13_weeks', 'job_start', 'rate'),
-    'sustained_26_weeks_rate': ('sustained_26_weeks', 'job_start', 'rate'),
+    'sustained_26_weeks_rate': ('sustained_26_weeks', 'sustained_13_weeks', 'rate'),
     'leaver_rate': ('left_programme', 'started', 'rate'),
 } %}
 with

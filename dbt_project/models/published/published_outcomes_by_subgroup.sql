@@ -1,7 +1,8 @@
 -- Published outcomes of started episodes by subgroup: one row per dimension, value (with an 'all'
 -- total per dimension) and measure; rates with 95% confidence intervals, suppressed with their
 -- counts. Source: analytics.outcomes_by_subgroup.
-{% set counts = ['starters', 'starters_not_in_work_at_referral', 'job_starts', 'sustained_13_weeks_due',
+{% set counts = ['starters', 'starters_not_in_work_at_referral', 'job_starts', 'contradicted_job_starts',
+                 'sustained_13_weeks_due',
                  'sustained_13_weeks', 'sustained_26_weeks_due', 'sustained_26_weeks',
                  'earnings_outcome_13_weeks_due', 'earnings_outcome_13_weeks',
                  'earnings_outcome_26_weeks_due', 'earnings_outcome_26_weeks', 'ips_threshold_outcomes',

@@ -33,7 +33,7 @@ FUNNEL_RATES = [
     ("sustained_engagement_rate", "Sustained engagement / started"),
     ("job_start_rate", "Job start / started"),
     ("sustained_13_weeks_rate", "Sustained 13 weeks / job start"),
-    ("sustained_26_weeks_rate", "Sustained 26 weeks / job start"),
+    ("sustained_26_weeks_rate", "Sustained 26 weeks / sustained 13 weeks"),
     ("leaver_rate", "Left / started"),
 ]
 OUTCOME_RATES = [
@@ -163,7 +163,7 @@ def _funnel_section(data: PublishedData) -> str:
     values, displays = zip(*[_one(funnel, partner_id="all", cohort_month="all", measure=m) for m, _ in FUNNEL_STAGES],
                            strict=True)
     chart = charts.horizontal_bars([label for _, label in FUNNEL_STAGES], list(values), list(displays),
-                                   "Programme funnel, all partners and cohorts", "referrals (rounded to 5)")
+                                   "Programme funnel, all partners and cohorts", "partner episodes (rounded to 5)")
     partners = sorted(p for p in funnel["partner_id"].unique() if p != "all") + ["all"]
     rate_rows = [[label] + [_one(funnel, partner_id=p, cohort_month="all", measure=m)[1] for p in partners]
                  for m, label in FUNNEL_RATES]

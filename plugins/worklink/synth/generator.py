@@ -756,7 +756,9 @@ def _counts(ref: pd.DataFrame, icb: pd.DataFrame, new_jobs: pd.DataFrame, etb_pe
         dur = (je - js).astype("int64")
 
         def sustained(days: int, js=js, job=job, je=je, dur=dur) -> np.ndarray:
-            return job & (js + days * DAY <= end) & (np.isnat(je) | (dur >= days))
+            # N weeks = the 7N days start .. start + 7N - 1, in work on the last of them (the
+            # warehouse's convention, docs/evaluation.md "Counting weeks")
+            return job & (js + (days - 1) * DAY <= end) & (np.isnat(je) | (dur >= days - 1))
 
         by_partner[pid] = {
             "referrals": len(r),

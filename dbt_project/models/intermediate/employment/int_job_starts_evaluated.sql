@@ -5,10 +5,13 @@
 --   job start          evidenced hours >= var('job_start_min_hours_per_week') (IPS Grow: 4 hours
 --                      of paid work). HMRC-only jobs report no usable hours, so their hours are the
 --                      earnings-equivalent hours at the NLW in force at the job start.
+--   N weeks            everywhere (docs: n_weeks): the 7N days from the start date counted
+--                      inclusively, start .. start + 7N - 1; "lasts N weeks" means in work on the
+--                      last of them, and a rule is due once that day is on or before the as-at date.
 --   sustained N weeks  in work continuously from the job start for N weeks (N = 13, 26): the
 --                      job's continuous spell (jobs joined across restarts of at most
---                      var('job_restart_gap_days')) lasts to at least start + 7N days, and that
---                      date is on or before the as-at date. Matches the generator's truth.
+--                      var('job_restart_gap_days')) reaches start + 7N - 1, and that day is on or
+--                      before the as-at date. Matches the generator's truth.
 --   earnings outcome   cumulative earnings from all paid work in the N weeks from the job start
 --                      >= var('earnings_test_hours_per_week') x N x the adult NLW in force on the
 --                      job start date (seed national_living_wage_rates). HMRC pay is attributed
@@ -17,8 +20,15 @@
 --                      >= var('ips_min_hours_per_week') hours a week within
 --                      var('ips_window_weeks') weeks of the job start.
 --   self-employment    a job start recorded as self-employed; sustained at 26 weeks as above.
+--
+-- This model is the one place that decides whether a job counts (docs: outcome_integrity); every
+-- mart reads its flags. A job counts (is_job_start) when it meets the job-start hours rule and the
+-- DWP/HMRC evidence does not contradict it. A contradicted job (is_contradicted) is never an
+-- outcome: its statuses are 'contradicted', its declared hours x pay never feed an earnings test,
+-- and its dates never extend another job's continuity or IPS days.
 -- Each outcome has a status: achieved | not_achieved | pending (its window is not over yet, or
--- the data do not reach that far) | not_applicable (a job that began before the first referral).
+-- the data do not reach that far) | contradicted | not_applicable (a job that began before the
+-- first referral, or under the job-start hours).
 with
 
 jobs as (
@@ -78,7 +88,10 @@ rated as (
                 else hmrc_weekly_pay.average_weekly_pay_gbp / nlw.nlw_hourly_gbp
             end
         ) as evidenced_hours_per_week,
-        hmrc_linked.participant_id is not null as is_hmrc_linked
+        hmrc_linked.participant_id is not null as is_hmrc_linked,
+        -- the end a job's evidence supports; none for a contradicted job
+        case when not jobs.is_contradicted then coalesce(jobs.evidenced_end_date, jobs.open_end_date) end
+            as evidence_end_date
     from jobs
     left join nlw
         on jobs.job_start_date between cast(nlw.effective_from as date) and cast(nlw.effective_to as date)
@@ -91,7 +104,7 @@ with_prior_end as (
 
     select
         *,
-        max(effective_end_date) over (
+        max(evidence_end_date) over (
             partition by participant_id
             order by job_start_date, job_start_key
             rows between unbounded preceding and 1 preceding
@@ -123,10 +136,17 @@ continuity as (
 
     select
         *,
-        max(effective_end_date) over (partition by participant_id, continuous_spell_number)
+        coalesce(evidenced_hours_per_week >= {{ var('job_start_min_hours_per_week') }}, false)
+            as meets_job_start_hours_rule,
+        -- counted: an outcome job whose outcomes are judged (after the first referral, meets the
+        -- hours rule, not contradicted)
+        not coalesce(is_before_first_referral, false)
+            and coalesce(evidenced_hours_per_week >= {{ var('job_start_min_hours_per_week') }}, false)
+            and not is_contradicted as is_counted,
+        max(evidence_end_date) over (partition by participant_id, continuous_spell_number)
             as continuous_end_date,
         -- the spell's last day is an open end: the job may well continue beyond the evidence
-        bool_or(is_ongoing and effective_end_date = open_end_date) over (
+        bool_or(is_ongoing and evidence_end_date = open_end_date) over (
             partition by participant_id, continuous_spell_number
         ) as is_continuous_spell_open
     from islands
@@ -184,6 +204,7 @@ declared_earnings as (
     inner join continuity as other
         on other.participant_id = outcome_jobs.participant_id
         and not other.has_hmrc_evidence
+        and not other.is_contradicted
         and other.hourly_pay_gbp is not null
     group by outcome_jobs.job_start_key
 
@@ -218,6 +239,7 @@ qualifying_ordered as (
         ) as prior_max_end_date
     from continuity
     where evidenced_hours_per_week >= {{ var('ips_min_hours_per_week') }}
+        and not is_contradicted
 
 ),
 
@@ -290,24 +312,29 @@ evaluated as (
         continuity.claiming_partners_count,
         continuity.claiming_partners,
         continuity.first_claim_referral_key,
+        continuity.attributed_partner_id,
+        continuity.is_contradicted,
+        continuity.meets_job_start_hours_rule,
 
-        -- job start
-        coalesce(continuity.evidenced_hours_per_week >= {{ var('job_start_min_hours_per_week') }}, false)
-            as is_job_start,
-        coalesce(continuity.evidenced_hours_per_week >= {{ var('job_start_min_hours_per_week') }}, false)
+        -- job start: meets the hours rule and is not contradicted by the evidence
+        continuity.meets_job_start_hours_rule and not continuity.is_contradicted as is_job_start,
+        continuity.meets_job_start_hours_rule and not continuity.is_contradicted
             and continuity.is_self_employed as is_self_employment_start,
 
         {% for label, weeks in windows.items() %}
         -- sustained {{ label }} weeks (in work, duration)
-        continuity.job_start_date + {{ weeks }} * 7 as sustained_{{ label }}_weeks_due_date,
+        -- the window's last day (docs: n_weeks)
+        continuity.job_start_date + {{ weeks }} * 7 - 1 as sustained_{{ label }}_weeks_due_date,
         case
             when continuity.is_before_first_referral then 'not_applicable'
-            when continuity.job_start_date + {{ weeks }} * 7 <= dates.as_at_date
-                and continuity.continuous_end_date >= continuity.job_start_date + {{ weeks }} * 7
+            when not continuity.meets_job_start_hours_rule then 'not_applicable'
+            when continuity.is_contradicted then 'contradicted'
+            when continuity.job_start_date + {{ weeks }} * 7 - 1 <= dates.as_at_date
+                and continuity.continuous_end_date >= continuity.job_start_date + {{ weeks }} * 7 - 1
                 then 'achieved'
-            when continuity.job_start_date + {{ weeks }} * 7 > dates.as_at_date then 'pending'
+            when continuity.job_start_date + {{ weeks }} * 7 - 1 > dates.as_at_date then 'pending'
             when continuity.is_continuous_spell_open
-                and continuity.continuous_end_date < continuity.job_start_date + {{ weeks }} * 7
+                and continuity.continuous_end_date < continuity.job_start_date + {{ weeks }} * 7 - 1
                 then 'pending'
             else 'not_achieved'
         end as sustained_{{ label }}_weeks_status,
@@ -326,6 +353,8 @@ evaluated as (
         end as earnings_{{ label }}_weeks_basis,
         case
             when continuity.is_before_first_referral then 'not_applicable'
+            when not continuity.meets_job_start_hours_rule then 'not_applicable'
+            when continuity.is_contradicted then 'contradicted'
             when earnings.hmrc_earnings_{{ label }}_weeks_gbp + earnings.declared_earnings_{{ label }}_weeks_gbp
                 >= {{ var('earnings_test_hours_per_week') }} * {{ weeks }} * continuity.nlw_at_job_start_gbp
                 then 'achieved'
@@ -339,10 +368,10 @@ evaluated as (
         end as earnings_outcome_{{ label }}_weeks_status,
         -- due: the window is over for everyone, so a rate over due jobs is not biased towards
         -- early successes (achieved can be known early, not achieved only at the end)
-        not coalesce(continuity.is_before_first_referral, false)
-            and continuity.job_start_date + {{ weeks }} * 7 <= dates.as_at_date
+        continuity.is_counted
+            and continuity.job_start_date + {{ weeks }} * 7 - 1 <= dates.as_at_date
             as is_sustained_{{ label }}_weeks_due,
-        not coalesce(continuity.is_before_first_referral, false)
+        continuity.is_counted
             and continuity.job_start_date + {{ weeks }} * 7 - 1 <= dates.as_at_date
             and (not continuity.is_hmrc_linked
                 or continuity.job_start_date + {{ weeks }} * 7 - 1 + {{ var('hmrc_reporting_lag_days') }}
@@ -354,6 +383,8 @@ evaluated as (
         ips_days.ips_qualifying_days,
         case
             when continuity.is_before_first_referral then 'not_applicable'
+            when not continuity.meets_job_start_hours_rule then 'not_applicable'
+            when continuity.is_contradicted then 'contradicted'
             when ips_days.ips_qualifying_days >= {{ var('ips_weeks_required') }} * 7 then 'achieved'
             when continuity.job_start_date + {{ var('ips_window_weeks') }} * 7 - 1 > dates.as_at_date then 'pending'
             else 'not_achieved'

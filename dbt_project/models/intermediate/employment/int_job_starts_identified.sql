@@ -4,6 +4,8 @@
 -- evidenced_end_date: HMRC's end date, or the latest end date a partner recorded; null while the
 -- job is (as far as the evidence goes) ongoing. open_end_date: the last day the evidence can speak
 -- for an ongoing job (the HMRC coverage end, or the as-at date for partner-only evidence).
+-- is_contradicted: a partner-only job whose every claim the DWP/HMRC evidence contradicts
+-- (int_job_start_claims_matched); int_job_starts_evaluated never counts it as an outcome.
 with
 
 spells as (
@@ -46,7 +48,11 @@ claims_by_job as (
         count(distinct partner_id) as claiming_partners_count,
         string_agg(distinct partner_id, ',' order by partner_id) as claiming_partners,
         (array_agg(referral_key order by recorded_month, claimed_job_start_date, claim_key))[1]
-            as first_claim_referral_key
+            as first_claim_referral_key,
+        -- duplicate-claim attribution (docs: duplicate_claim_attribution): the first claimant by
+        -- recorded month, then partner id, then claim key; the same order as payment_by_results_claims
+        (array_agg(partner_id order by recorded_month, partner_id, claim_key))[1] as attributed_partner_id,
+        bool_and(verification_status = 'contradicted') as all_claims_contradicted
     from claims
     group by job_start_key
 
@@ -72,7 +78,10 @@ hmrc_jobs as (
         coalesce(claims_by_job.claims_count, 0) as claims_count,
         coalesce(claims_by_job.claiming_partners_count, 0) as claiming_partners_count,
         claims_by_job.claiming_partners,
-        claims_by_job.first_claim_referral_key
+        claims_by_job.first_claim_referral_key,
+        claims_by_job.attributed_partner_id,
+        -- HMRC shows this employment: never contradicted
+        false as is_contradicted
     from spells
     cross join dates
     left join claims_by_job on spells.spell_key = claims_by_job.job_start_key
@@ -101,7 +110,10 @@ partner_only_jobs as (
         claims_by_job.claims_count,
         claims_by_job.claiming_partners_count,
         claims_by_job.claiming_partners,
-        claims_by_job.first_claim_referral_key
+        claims_by_job.first_claim_referral_key,
+        claims_by_job.attributed_partner_id,
+        -- every claim of the job is contradicted by the DWP/HMRC evidence
+        claims_by_job.all_claims_contradicted as is_contradicted
     from claims_by_job
     inner join spells on claims_by_job.job_start_key = spells.spell_key
     cross join dates

@@ -82,7 +82,8 @@ assembled as (
         decisions.start_date is not null
             and coalesce(contacts.contact_days_count, 0) >= {{ var('sustained_engagement_min_contacts') }}
             and contacts.last_activity_date
-                >= decisions.start_date + {{ var('sustained_engagement_min_weeks') }} * 7
+                -- N weeks: the 7N days start .. start + 7N - 1 (docs: n_weeks)
+                >= decisions.start_date + {{ var('sustained_engagement_min_weeks') }} * 7 - 1
             as is_sustained_engagement,
         decisions.start_date is not null and exits.exit_date is not null as is_leaver,
         decisions.first_contact_date - referrals.referral_date as days_referral_to_first_contact,

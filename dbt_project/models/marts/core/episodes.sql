@@ -41,6 +41,7 @@ in_work_at_as_at as (
     cross join dates
     where jobs_all.job_start_date <= dates.as_at_date
         and jobs_all.continuous_end_date >= dates.as_at_date
+        and not jobs_all.is_contradicted
 
 ),
 
@@ -95,6 +96,26 @@ episode_jobs as (
     where with_exit.is_started
     order by with_exit.episode_key, jobs.job_start_date, jobs.job_start_key
 
+),
+
+episode_contradicted_jobs as (
+
+    -- job starts in the episode's outcome window that the DWP/HMRC evidence contradicts: reported
+    -- beside the outcomes, never counted as one (int_job_starts_evaluated decides)
+    select with_exit.episode_key, count(*) as contradicted_job_starts_count
+    from with_exit
+    cross join dates
+    inner join {{ ref('int_job_starts_evaluated') }} as contradicted
+        on with_exit.participant_id = contradicted.participant_id
+        and contradicted.is_contradicted
+        and contradicted.meets_job_start_hours_rule
+        and not contradicted.is_before_first_referral
+        and contradicted.job_start_date >= with_exit.start_date
+        and contradicted.job_start_date <= coalesce(
+            with_exit.exit_date + {{ var('outcome_followup_days_after_exit') }}, dates.as_at_date)
+    where with_exit.is_started
+    group by with_exit.episode_key
+
 )
 
 select
@@ -136,6 +157,7 @@ select
     with_exit.partners_count,
     with_exit.activities_count,
     with_exit.progression_outcomes_count,
+    coalesce(episode_contradicted_jobs.contradicted_job_starts_count, 0) as contradicted_job_starts_count,
     with_exit.first_contact_date - with_exit.first_referral_date as days_referral_to_first_contact,
     with_exit.start_date - with_exit.first_referral_date as days_referral_to_start,
     episode_jobs.job_start_date - with_exit.start_date as days_start_to_first_job_start,
@@ -169,4 +191,5 @@ select
 from with_exit
 inner join referrals as lead on with_exit.lead_referral_key = lead.referral_key
 left join episode_jobs on with_exit.episode_key = episode_jobs.episode_key
+left join episode_contradicted_jobs on with_exit.episode_key = episode_contradicted_jobs.episode_key
 left join in_work_at_as_at on with_exit.participant_id = in_work_at_as_at.participant_id

@@ -1,6 +1,8 @@
 -- One row per participant-level job start after the participant's first referral, with every
 -- outcome rule's result (docs: job_start, sustained_employment, earnings_test, ips_threshold,
--- self_employment) and the evidence behind it. A job claimed by two partners appears once.
+-- self_employment) and the evidence behind it. A job claimed by two partners appears once. A job
+-- the DWP/HMRC evidence contradicts is listed (verification_status = contradicted) with every
+-- status 'contradicted' and every outcome flag false (int_job_starts_evaluated decides).
 with
 
 jobs as (
@@ -26,6 +28,12 @@ select
 
     -- strings
     jobs.claiming_partners,
+    jobs.attributed_partner_id,
+    case
+        when jobs.has_hmrc_evidence then 'verified'
+        when jobs.is_contradicted then 'contradicted'
+        else 'unverified'
+    end as verification_status,
     jobs.hours_band,
     case
         when jobs.has_hmrc_evidence and jobs.has_partner_claim then 'hmrc_and_partner'
@@ -65,6 +73,8 @@ select
 
     -- flags
     jobs.is_job_start,
+    jobs.meets_job_start_hours_rule,
+    jobs.is_contradicted,
     jobs.is_self_employed,
     jobs.is_self_employment_start,
     jobs.is_sustained_13_weeks,

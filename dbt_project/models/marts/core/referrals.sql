@@ -39,20 +39,43 @@ dates as (
 
 ),
 
-recorded_job_starts as (
+recorded_claims as (
 
-    -- the first job start the partner recorded for this referral that meets the job-start rule
-    select distinct on (claims.referral_key)
+    -- the job starts the partner recorded for this referral whose job meets the job-start hours
+    -- rule; whether each counts is decided once, in int_job_starts_evaluated
+    select
         claims.referral_key,
         claims.claim_key,
         claims.job_start_key,
         claims.claimed_job_start_date,
         claims.verification_status,
-        claims.verification_reason
+        claims.verification_reason,
+        jobs.is_job_start,
+        jobs.is_contradicted
     from {{ ref('int_job_start_claims_matched') }} as claims
     inner join jobs on claims.job_start_key = jobs.job_start_key
-    where claims.hours_per_week >= {{ var('job_start_min_hours_per_week') }}
-    order by claims.referral_key, claims.claimed_job_start_date, claims.claim_key
+    where jobs.meets_job_start_hours_rule
+        and claims.hours_per_week >= {{ var('job_start_min_hours_per_week') }}
+
+),
+
+recorded_job_starts as (
+
+    -- the first recorded job start that counts (not contradicted by the evidence)
+    select distinct on (referral_key) *
+    from recorded_claims
+    where is_job_start
+    order by referral_key, claimed_job_start_date, claim_key
+
+),
+
+contradicted_job_starts as (
+
+    -- recorded job starts the DWP/HMRC evidence contradicts: reported, never counted
+    select referral_key, count(*) as contradicted_job_starts_count
+    from recorded_claims
+    where is_contradicted
+    group by referral_key
 
 ),
 
@@ -120,6 +143,7 @@ select
     coalesce(journeys.contact_days_count, 0) as contact_days_count,
     journeys.days_referral_to_first_contact,
     journeys.days_referral_to_start,
+    coalesce(contradicted_job_starts.contradicted_job_starts_count, 0) as contradicted_recorded_job_starts_count,
     first_job_after_start.job_start_date - journeys.start_date as days_start_to_first_job_start,
 
     -- dates
@@ -144,6 +168,8 @@ select
     coalesce(journeys.is_leaver, false) as is_leaver,
     journeys.is_planned_exit,
     recorded_job_starts.job_start_key is not null as has_recorded_job_start,
+    recorded_job_starts.job_start_key is null and contradicted_job_starts.referral_key is not null
+        as has_only_contradicted_recorded_job_start,
     coalesce(jobs.is_sustained_13_weeks, false) as is_recorded_job_sustained_13_weeks,
     coalesce(jobs.is_sustained_26_weeks, false) as is_recorded_job_sustained_26_weeks,
     benefits.is_linked_to_dwp
@@ -152,5 +178,6 @@ left join journeys on linked.referral_key = journeys.referral_key
 left join episodes on linked.referral_key = episodes.referral_key
 left join benefits on linked.referral_key = benefits.referral_key
 left join recorded_job_starts on linked.referral_key = recorded_job_starts.referral_key
+left join contradicted_job_starts on linked.referral_key = contradicted_job_starts.referral_key
 left join jobs on recorded_job_starts.job_start_key = jobs.job_start_key
 left join first_job_after_start on linked.referral_key = first_job_after_start.referral_key

@@ -1,6 +1,13 @@
--- One row per delivery partner: grant (seed partner_grants) divided by the partner's starts,
--- recorded job starts and sustained outcomes (jobs sustained 13 and 26 weeks). Partner-attributed
--- counts as in funnel_by_cohort_month; the ICB has no start or job feed, so its costs are null.
+-- One row per delivery partner: grant (seed partner_grants) divided by the partner's starts, job
+-- starts and jobs sustained 13 and 26 weeks, each outcome counted once (docs: cost_per_outcome):
+--   starts      the partner's started episodes (a re-referral to the partner inside the episode's
+--               re-referral window is the same start)
+--   job starts  participant-level jobs that count (int_job_starts_evaluated: meet the hours rule,
+--               not contradicted) that the partner recorded, each attributed to its first claimant
+--               only (docs: duplicate_claim_attribution), so a job two partners claim is counted once
+--   contradicted_job_starts: jobs attributed to the partner that the DWP/HMRC evidence
+--               contradicts, reported beside the outcomes and never in a cost
+-- The ICB has no start or job feed, so its costs are null.
 with
 
 grants as (
@@ -11,29 +18,55 @@ grants as (
 
 ),
 
+starts as (
+
+    select partner_id, count(distinct episode_key) as starts
+    from {{ ref('referrals') }}
+    where is_started
+    group by partner_id
+
+),
+
+jobs as (
+
+    select
+        attributed_partner_id as partner_id,
+        count(*) filter (where is_job_start) as job_starts,
+        count(*) filter (where is_sustained_13_weeks) as sustained_13_weeks,
+        count(*) filter (where is_sustained_26_weeks) as sustained_26_weeks,
+        count(*) filter (where is_contradicted and meets_job_start_hours_rule) as contradicted_job_starts
+    from {{ ref('job_outcomes') }}
+    where attributed_partner_id is not null
+    group by attributed_partner_id
+
+),
+
 counts as (
 
     select
-        partner_id,
-        sum(started) as starts,
-        sum(job_start) as job_starts,
-        sum(sustained_13_weeks) as sustained_13_weeks,
-        sum(sustained_26_weeks) as sustained_26_weeks
-    from {{ ref('funnel_by_cohort_month') }}
-    group by partner_id
+        grants.partner_id,
+        coalesce(starts.starts, 0)::numeric as starts,
+        coalesce(jobs.job_starts, 0)::numeric as job_starts,
+        coalesce(jobs.sustained_13_weeks, 0)::numeric as sustained_13_weeks,
+        coalesce(jobs.sustained_26_weeks, 0)::numeric as sustained_26_weeks,
+        coalesce(jobs.contradicted_job_starts, 0)::numeric as contradicted_job_starts
+    from grants
+    left join starts on grants.partner_id = starts.partner_id
+    left join jobs on grants.partner_id = jobs.partner_id
 
 )
 
 select
     grants.partner_id,
     grants.grant_amount_gbp,
-    coalesce(counts.starts, 0) as starts,
-    coalesce(counts.job_starts, 0) as job_starts,
-    coalesce(counts.sustained_13_weeks, 0) as sustained_13_weeks,
-    coalesce(counts.sustained_26_weeks, 0) as sustained_26_weeks,
+    counts.starts,
+    counts.job_starts,
+    counts.sustained_13_weeks,
+    counts.sustained_26_weeks,
+    counts.contradicted_job_starts,
     grants.grant_amount_gbp / nullif(counts.starts, 0) as cost_per_start_gbp,
     grants.grant_amount_gbp / nullif(counts.job_starts, 0) as cost_per_job_start_gbp,
     grants.grant_amount_gbp / nullif(counts.sustained_13_weeks, 0) as cost_per_sustained_13_weeks_gbp,
     grants.grant_amount_gbp / nullif(counts.sustained_26_weeks, 0) as cost_per_sustained_26_weeks_gbp
 from grants
-left join counts on grants.partner_id = counts.partner_id
+inner join counts on grants.partner_id = counts.partner_id

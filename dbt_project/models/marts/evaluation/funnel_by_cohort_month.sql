@@ -1,10 +1,15 @@
--- One row per VCSE delivery partner and cohort month (month the referral was received): how that
--- month's referrals moved through the programme, as the partners record it, up to the as-at date.
--- Stages (definitions in docs): referred -> eligible -> first contact -> started (assessment +
--- agreed action plan) -> sustained engagement -> job start (recorded, >= 4 hours) -> job sustained
--- 13 weeks -> 26 weeks; and left (started and exited). Conversion rates are each stage over the
--- stage before it. Counts are referral-level, so they reconcile with partners' own returns and with
--- the generator's truth; participant-level outcomes (any evidence) are in outcomes_by_subgroup.
+-- The evaluation funnel, at episode grain: one row per VCSE delivery partner and cohort month.
+-- The unit is a partner's episode (docs: funnel): the referrals one participant's episode holds at
+-- one partner, so a re-referral to the partner inside the re-referral window counts once; its
+-- cohort month is the month of its first referral. Stages are nested, each a subset of the one
+-- before, so no rate can exceed 1:
+--   referred > eligible (any referral eligible) > first contact (of an eligible referral)
+--   > started > sustained engagement; started > job start (a recorded job start that counts, see
+--   outcome_integrity) > sustained 13 weeks > sustained 26 weeks; started > left (no referral
+--   still open). started, did_not_start and pending_decision partition the referred.
+-- contradicted_job_start: started units whose only recorded job starts the DWP/HMRC evidence
+-- contradicts (reported, never a job start). Referral-level counts for reconciling with the
+-- partners' own returns: funnel_referral_counts_by_cohort_month.
 with
 
 referrals as (
@@ -14,24 +19,71 @@ referrals as (
 
 ),
 
+units as (
+
+    select
+        partner_id,
+        episode_key,
+        date_trunc('month', min(referral_date))::date as cohort_month,
+        bool_or(is_eligible) as is_eligible,
+        bool_or(is_eligible and has_first_contact) as has_eligible_first_contact,
+        bool_or(is_started) as is_started,
+        bool_or(is_pending_decision) as is_pending_decision,
+        bool_or(is_did_not_start) as is_did_not_start,
+        bool_or(is_started and is_sustained_engagement) as is_sustained_engagement,
+        bool_or(is_started and has_recorded_job_start) as has_job_start,
+        bool_or(is_started and has_only_contradicted_recorded_job_start) as has_contradicted_job_start,
+        bool_or(is_started and has_recorded_job_start and is_recorded_job_sustained_13_weeks)
+            as is_sustained_13_weeks,
+        bool_or(is_started and has_recorded_job_start and is_recorded_job_sustained_26_weeks)
+            as is_sustained_26_weeks,
+        bool_or(is_started and not is_leaver) as has_open_start
+    from referrals
+    group by partner_id, episode_key
+
+),
+
+staged as (
+
+    select
+        partner_id,
+        cohort_month,
+        is_eligible,
+        is_eligible and has_eligible_first_contact as is_first_contact,
+        is_eligible and has_eligible_first_contact and is_started as is_started_stage,
+        is_started,
+        not is_started and is_pending_decision as is_pending,
+        not is_started and not is_pending_decision and is_did_not_start as is_dns,
+        is_sustained_engagement,
+        has_job_start,
+        has_contradicted_job_start and not has_job_start as has_only_contradicted_job_start,
+        is_sustained_13_weeks,
+        is_sustained_13_weeks and is_sustained_26_weeks as is_sustained_26_weeks,
+        is_started and not has_open_start as has_left
+    from units
+
+),
+
 counted as (
 
     select
         partner_id,
-        referral_month as cohort_month,
+        cohort_month,
         count(*) as referred,
         count(*) filter (where is_eligible) as eligible,
-        count(*) filter (where has_first_contact) as first_contact,
-        count(*) filter (where is_started) as started,
-        count(*) filter (where is_did_not_start) as did_not_start,
-        count(*) filter (where is_pending_decision) as pending_decision,
-        count(*) filter (where is_sustained_engagement) as sustained_engagement,
-        count(*) filter (where has_recorded_job_start) as job_start,
-        count(*) filter (where is_recorded_job_sustained_13_weeks) as sustained_13_weeks,
-        count(*) filter (where is_recorded_job_sustained_26_weeks) as sustained_26_weeks,
-        count(*) filter (where is_leaver) as left_programme
-    from referrals
-    group by partner_id, referral_month
+        count(*) filter (where is_first_contact) as first_contact,
+        count(*) filter (where is_started_stage) as started,
+        count(*) filter (where is_started and not is_started_stage) as started_outside_funnel,
+        count(*) filter (where is_dns) as did_not_start,
+        count(*) filter (where is_pending) as pending_decision,
+        count(*) filter (where is_started_stage and is_sustained_engagement) as sustained_engagement,
+        count(*) filter (where is_started_stage and has_job_start) as job_start,
+        count(*) filter (where is_started_stage and has_only_contradicted_job_start) as contradicted_job_start,
+        count(*) filter (where is_started_stage and is_sustained_13_weeks) as sustained_13_weeks,
+        count(*) filter (where is_started_stage and is_sustained_26_weeks) as sustained_26_weeks,
+        count(*) filter (where is_started_stage and has_left) as left_programme
+    from staged
+    group by partner_id, cohort_month
 
 )
 
@@ -44,6 +96,6 @@ select
     {{ safe_ratio('sustained_engagement', 'started') }} as sustained_engagement_rate,
     {{ safe_ratio('job_start', 'started') }} as job_start_rate,
     {{ safe_ratio('sustained_13_weeks', 'job_start') }} as sustained_13_weeks_rate,
-    {{ safe_ratio('sustained_26_weeks', 'job_start') }} as sustained_26_weeks_rate,
+    {{ safe_ratio('sustained_26_weeks', 'sustained_13_weeks') }} as sustained_26_weeks_rate,
     {{ safe_ratio('left_programme', 'started') }} as leaver_rate
 from counted

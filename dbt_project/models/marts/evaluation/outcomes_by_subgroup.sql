@@ -50,6 +50,8 @@ counted as (
         count(*) as starters,
         count(*) filter (where economic_status_group_at_referral <> 'in_work') as starters_not_in_work_at_referral,
         count(*) filter (where has_job_start) as job_starts,
+        -- job starts the DWP/HMRC evidence contradicts: beside the outcomes, never one of them
+        sum(contradicted_job_starts_count) as contradicted_job_starts,
         count(*) filter (where is_sustained_13_weeks_due) as sustained_13_weeks_due,
         count(*) filter (where is_sustained_13_weeks) as sustained_13_weeks,
         count(*) filter (where is_sustained_26_weeks_due) as sustained_26_weeks_due,

@@ -53,11 +53,11 @@ events as (
     select partner_id, date_trunc('month', recorded_job_start_date)::date, 'job_starts'
     from referrals where has_recorded_job_start
     union all
-    select partner_id, date_trunc('month', recorded_job_start_date + {{ var('sustained_short_weeks') }} * 7)::date,
+    select partner_id, date_trunc('month', recorded_job_start_date + {{ var('sustained_short_weeks') }} * 7 - 1)::date,
         'jobs_sustained_13_weeks'
     from referrals where is_recorded_job_sustained_13_weeks
     union all
-    select partner_id, date_trunc('month', recorded_job_start_date + {{ var('sustained_long_weeks') }} * 7)::date,
+    select partner_id, date_trunc('month', recorded_job_start_date + {{ var('sustained_long_weeks') }} * 7 - 1)::date,
         'jobs_sustained_26_weeks'
     from referrals where is_recorded_job_sustained_26_weeks
     union all
