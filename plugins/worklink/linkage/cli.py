@@ -66,8 +66,14 @@ def link_command(ctx: click.Context, report: bool, truth_dir: Path | None, retra
     started = time.monotonic()
     if not as_json:
         click.secho("==> linkage", fg="cyan", err=True)
-    summary = run_linkage(_database_url(database_url), progress=None if as_json else _progress,
-                          retrain=retrain, keep_outcome=report)
+    from worklink.linkage.model import LinkageModelError
+    from worklink.linkage.records import LinkageInputError
+
+    try:
+        summary = run_linkage(_database_url(database_url), progress=None if as_json else _progress,
+                              retrain=retrain, keep_outcome=report)
+    except (LinkageModelError, LinkageInputError) as exc:  # the run is recorded failed; xref unchanged
+        raise click.ClickException(str(exc)) from None
     outcome = summary.pop("outcome", None)
     quality = None
     if report:
