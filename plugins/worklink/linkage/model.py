@@ -256,7 +256,7 @@ def _quiet_splink() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _model_frame(records: pd.DataFrame) -> pd.DataFrame:
+def model_frame(records: pd.DataFrame) -> pd.DataFrame:
     frame = records[MODEL_COLUMNS].copy()
     for column in MODEL_COLUMNS[1:]:  # a column with no value at all would reach DuckDB as INTEGER
         if frame[column].isna().all():
@@ -318,7 +318,7 @@ def train_model(records: pd.DataFrame, config: LinkageConfig, charts_dir: Path |
     _quiet_splink()
     started = time.perf_counter()
     db_api = _db_api(config)
-    frame = _model_frame(records)
+    frame = model_frame(records)
     training = config.model.training
     n = len(frame)
     total_pairs = n * (n - 1) // 2
@@ -476,7 +476,7 @@ def score_pairs(records: pd.DataFrame, model: dict[str, Any], config: LinkageCon
     settings["blocking_rules_to_generate_predictions"] = list(config.model.blocking_rules)
     settings["retain_matching_columns"] = False
     settings["retain_intermediate_calculation_columns"] = True
-    linker = Linker(db_api.register(_model_frame(records), table_name="source_records"), settings, log_level=None)
+    linker = Linker(db_api.register(model_frame(records), table_name="source_records"), settings, log_level=None)
     started = time.perf_counter()
     predictions = linker.inference.predict(
         threshold_match_probability=config.thresholds.candidate_match_probability, warning_mode="never")
