@@ -148,15 +148,17 @@ def comparisons(config: LinkageConfig) -> list[dict[str, Any]]:
          ]},
     ]
     if c.address_line.enabled:
-        a = "address_line"
-        out.append({"output_column_name": a, "comparison_description": "first address line (house + street)",
+        a, h, jw = "address_line", "house_number", c.address_line.jaro_winkler
+        tf = c.address_line.term_frequency_adjustments
+        out.append({"output_column_name": a, "comparison_description": "address: street line and house number",
                     "comparison_levels": [
                         _null(a),
-                        _lvl(f'"{a}_l" = "{a}_r"', "exact", a, c.address_line.term_frequency_adjustments),
-                        _lvl(f'"house_number_l" = "house_number_r" AND {_jw(a, c.address_line.jaro_winkler)}',
-                             f"same house number, Jaro-Winkler >= {c.address_line.jaro_winkler}", floor=0.02),
-                        _lvl(_jw(a, c.address_line.jaro_winkler), f"Jaro-Winkler >= {c.address_line.jaro_winkler}",
-                             floor=0.01),
+                        _lvl(f'"{a}_l" = "{a}_r" AND "{h}_l" = "{h}_r"', "same street and house number", a, tf),
+                        _lvl(f'"{a}_l" = "{a}_r"', "same street, house number differs or missing", a, tf,
+                             floor=0.02),
+                        _lvl(f'"{h}_l" = "{h}_r" AND {_jw(a, jw)}', f"same house number, street Jaro-Winkler >= {jw}",
+                             floor=0.02),
+                        _lvl(_jw(a, jw), f"street Jaro-Winkler >= {jw}", floor=0.01),
                         _else(floor=0.1),  # people move
                     ]})
     out += [

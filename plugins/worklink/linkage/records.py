@@ -243,6 +243,12 @@ def leading_house_number(values: pd.Series) -> pd.Series:
     return values.astype("string").str.extract(r"^(\d+[A-Z]?)\b", expand=False).astype(object)
 
 
+def street_of_line(values: pd.Series) -> pd.Series:
+    """A cleaned address line without the house number it starts with; None when nothing else is left."""
+    text = values.astype("string").str.replace(r"^\d+[A-Z]?\s+", "", regex=True).str.strip()
+    return text.where(text.str.len() > 0, None).astype(object)
+
+
 def _by_unique(series: pd.Series, clean: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """Apply a column cleaner once per distinct value (names and dates repeat a lot)."""
     codes, uniques = pd.factorize(pd.Series(series, copy=False).astype(object), use_na_sentinel=True)
@@ -284,10 +290,12 @@ def clean_records(raw: pd.DataFrame) -> pd.DataFrame:
     out["postcode_district"] = _by_unique(out["postcode"], vault.postcode_district)
     out["nhs_number"] = _by_unique(raw["nhs_number"], vault.clean_nhs_number)
     out["nino_stem"] = _by_unique(raw["nino"], vault.nino_stem)
-    out["address_line"] = _by_unique(raw["address_line"], clean_address_line)
+    # the street line without its house number ("12a Acacia Avenue" -> "ACACIA AVE", house "12A"), so a
+    # form with a house-number box and one without compare alike
+    line = _by_unique(raw["address_line"], clean_address_line)
+    from_line = _by_unique(line, leading_house_number)
+    out["address_line"] = _by_unique(line, street_of_line)
     out["house_number"] = _by_unique(raw["house_number"], clean_house_number)
-    # a house number written only inside the address line ("12 Acacia Avenue") counts too
-    from_line = _by_unique(out["address_line"], leading_house_number)
     out["house_number"] = out["house_number"].where(out["house_number"].notna(), from_line)
     out["extract_period"] = out["extract_period"].where(out["extract_period"].notna(), None)
     return out

@@ -60,20 +60,23 @@ class HarshRates:
     """Per-record probabilities (each record is corrupted independently of the others)."""
 
     extra_records: tuple[float, float] = (0.45, 0.15)  # P(a second record), P(a third | a second)
-    name_typo: float = 0.08
-    name_ocr: float = 0.06
-    nickname: float = 0.10
-    names_swapped: float = 0.05
-    new_family_name: float = 0.03
-    given_missing: float = 0.04
-    family_missing: float = 0.03
-    dob_missing: float = 0.06
-    dob_error: float = 0.12
-    moved: float = 0.15
-    postcode_missing: float = 0.06
+    # For comparison, the generator records a name typo on ~1.5-2.5% of names, swaps names on 1-2%
+    # of records, leaves a name out on 1.5-3% and misrecords ~1% of dates of birth. Every record
+    # here is corrupted independently from the truth, so a pair carries about twice these rates.
+    name_typo: float = 0.05          # per name: keyboard slip (transposition, deletion, doubled, neighbour)
+    name_ocr: float = 0.04           # per name: a scanned form misread (rn/m, cl/d, li/h, e/c, ...)
+    nickname: float = 0.08           # given name written informally (own list)
+    names_swapped: float = 0.03
+    new_family_name: float = 0.02    # marriage or a double-barrelled name
+    given_missing: float = 0.03
+    family_missing: float = 0.02
+    dob_missing: float = 0.04
+    dob_error: float = 0.06          # day/month transposed, a misread digit, year or day off by one
+    moved: float = 0.12              # a later record: new postcode and address
+    postcode_missing: float = 0.04
     address_recorded: float = 0.75
-    address_typo: float = 0.10
-    address_abbreviated: float = 0.35
+    address_typo: float = 0.08
+    address_abbreviated: float = 0.35  # "Rd" for "Road"
     sex_missing: float = 0.03
     sex_wrong: float = 0.01
 
