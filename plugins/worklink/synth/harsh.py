@@ -72,7 +72,8 @@ class HarshRates:
     family_missing: float = 0.02
     dob_missing: float = 0.04
     dob_error: float = 0.06          # day/month transposed, a misread digit, year or day off by one
-    moved: float = 0.12              # a later record: new postcode and address
+    moved: float = 0.12              # a later record: new postcode and address ...
+    moved_locally: float = 0.6       # ... in the same postcode district (most moves are short)
     postcode_missing: float = 0.04
     address_recorded: float = 0.75
     address_typo: float = 0.08
@@ -147,6 +148,8 @@ def harsh_records(persons: pd.DataFrame, seed: int, rates: HarshRates = HarshRat
     homes = [_address(rng) for _ in range(n)]
     pool_postcodes = people["postcode"].dropna().to_numpy(dtype=object)
     pool_surnames = people["last_name"].dropna().to_numpy(dtype=object)
+    known = people["postcode"].dropna()
+    by_district = {d: g.to_numpy(dtype=object) for d, g in known.groupby(known.str.split(" ").str[0])}
     copies = 1 + (rng.random(n) < rates.extra_records[0]).astype(int)
     copies += (copies == 2) & (rng.random(n) < rates.extra_records[1])
     rows = []
@@ -180,7 +183,9 @@ def harsh_records(persons: pd.DataFrame, seed: int, rates: HarshRates = HarshRat
                 dob = None
             postcode, (number, street) = person["postcode"], homes[i]
             if copy > 0 and rng.random() < rates.moved:
-                postcode = pool_postcodes[int(rng.integers(len(pool_postcodes)))]
+                nearby = by_district.get(str(postcode).split(" ")[0]) if pd.notna(postcode) else None
+                pool = nearby if nearby is not None and rng.random() < rates.moved_locally else pool_postcodes
+                postcode = pool[int(rng.integers(len(pool)))]
                 number, street = _address(rng)
             if rng.random() < rates.postcode_missing:
                 postcode = None
