@@ -11,8 +11,8 @@ Datasets:
   separate corruption model (OCR confusions, keyboard typos, swapped names, its own nicknames,
   new family names, missing fields, misread dates of birth, moves).
 
-For each, the records are written as two VCSE partners' monthly referral files in their own
-contract formats (Wythenshawe Wellbeing Collective: UTF-8 CSV, ISO dates; Moss Side Carers
+For each, the records are written as a year of two VCSE partners' monthly referral files in their
+own contract formats (Wythenshawe Wellbeing Collective: UTF-8 CSV, ISO dates; Moss Side Carers
 Network: CP1252 CSV, dd/mm/yyyy, its own headers), ingested by the real ingest path into a fresh
 database and linked by ``run_linkage``, exactly as a night's delivery would be. What a referral
 form holds is what is used: given name, family name, date of birth, sex (FEBRL has none),
@@ -53,7 +53,7 @@ import pandas as pd
 BENCH_KEY = "be" * 32  # fixed pseudonym key for benchmark databases (synthetic and public data only)
 FEBRL = ("febrl1", "febrl2", "febrl3")  # febrl4 is reserved: never add it here
 PARTNERS = ("wythenshawe_wellbeing", "mossside_carers")
-PERIOD = "2026-01"
+MONTHS = [f"2025-{m:02d}" for m in range(2, 13)] + ["2026-01"]  # a year of monthly files per partner
 AREAS = ["M", "BL", "OL", "SK", "WN", "WA", "BB", "PR", "L", "CH"]
 INWARD = "ABDEFGHJLN"
 
@@ -119,15 +119,17 @@ def harsh_dataset(workdir: Path, people: int, seed: int) -> pd.DataFrame:
 
 
 def write_feeds(records: pd.DataFrame, landing: Path) -> tuple[list[Path], pd.Series]:
-    """Referral files of two partners in their contract formats; returns (files, key -> person)."""
+    """A year of monthly referral files of two partners in their contract formats (each record in one
+    partner's file of one month, by a hash of its id); returns (files, key -> person)."""
     from worklink.contracts import load_contracts
 
     contracts = {c.partner.id: c for c in load_contracts() if c.feed == "referrals" and c.partner.id in PARTNERS}
-    part = np.array([zlib.crc32(str(r).encode()) % len(PARTNERS) for r in records["record_id"]])
+    h = np.array([zlib.crc32(str(r).encode()) for r in records["record_id"]], dtype=np.int64)
+    part, month_of = h % len(PARTNERS), (h // len(PARTNERS)) % len(MONTHS)
     files, truth = [], {}
-    for i, partner in enumerate(PARTNERS):
+    for (i, m), sub in records.groupby([part, month_of], sort=True):
+        partner, month = PARTNERS[int(i)], MONTHS[int(m)]
         contract = contracts[partner]
-        sub = records[part == i]
         fmt = contract.file.date_format
         dob = pd.to_datetime(sub["date_of_birth"], format="%Y-%m-%d").dt.strftime(fmt)
         rows = pd.DataFrame({
@@ -135,16 +137,15 @@ def write_feeds(records: pd.DataFrame, landing: Path) -> tuple[list[Path], pd.Se
             "last_name": sub["last_name"].to_numpy(), "date_of_birth": dob.to_numpy(),
             "sex": sub["sex"].to_numpy(), "postcode": sub["postcode"].to_numpy(),
             "address_line": sub["address_line"].to_numpy(), "house_number": sub["house_number"].to_numpy(),
-            "referral_date": date(2026, 1, 15).strftime(fmt), "referral_source": "self",
+            "referral_date": pd.Timestamp(f"{month}-15").strftime(fmt), "referral_source": "self",
             "priority_group": "health_condition", "eligible": "Y",
         })
-        headers = {c.name: c.source for c in contract.columns}
-        rows = rows.rename(columns=headers)
+        rows = rows.rename(columns={c.name: c.source for c in contract.columns})
         for column in contract.columns:  # every other column of the form, left empty
             if column.source not in rows:
                 rows[column.source] = None
         rows = rows[[c.source for c in contract.columns]]
-        path = landing / partner / "referrals" / contract.file.pattern.replace("*", PERIOD)
+        path = landing / partner / "referrals" / contract.file.pattern.replace("*", month)
         path.parent.mkdir(parents=True, exist_ok=True)
         text = rows.to_csv(index=False, lineterminator="\r\n" if contract.file.encoding == "cp1252" else "\n")
         path.write_bytes(text.encode(contract.file.encoding))

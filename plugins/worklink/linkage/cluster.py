@@ -72,10 +72,10 @@ def cluster(n: int, edges: pd.DataFrame, identifiers: dict[str, np.ndarray], can
     ``identifiers``: name -> per-record value (None when missing) that a participant may hold at
     most one of (e.g. valid NHS numbers). Clerical links may override these, not do-not-link.
 
-    ``source`` (per record: the partner whose file it came from, None for none) and ``agreeing``
+    ``source`` (per record: the partner file it came from, None for none) and ``agreeing``
     (record pairs, smaller id first, that were compared directly and not found to be different
     people) make links one-to-one where that is true: a probabilistic link may not put two
-    records of one partner into one participant unless those two agree themselves. Two people of
+    records of one file into one participant unless those two agree themselves. Two people of
     the same name in one partner's file can then not be chained into one participant through a
     third record that resembles both (the better link wins; the other goes to review).
     """

@@ -259,9 +259,12 @@ def _run(conn, run_id: int, config: LinkageConfig, retrain: bool, say, lap, timi
     # Stage A: referrals among themselves, plus every deterministic and clerical link.
     stage_a = pd.concat([e for e in (clerical_links, det, prob_edges) if len(e)] or [empty_edges()],
                         ignore_index=True)[EDGE_COLUMNS].astype({"l": "int64", "r": "int64"})
-    # one-to-one within a partner's file: two of its records may share a participant only when they
-    # agree themselves (a scored pair at or above the review threshold, or a deterministic/clerical link)
-    referral_source = np.where(is_extract, None, records["source_system"].to_numpy(dtype=object))
+    # one-to-one within a partner's monthly file (one referral per person per episode): two of its
+    # records may share a participant only when they agree themselves (a scored pair at or above the
+    # review threshold, or a deterministic/clerical link). The file is the partner and the month of
+    # the referral date (one file per partner per month); re-referrals in other months are free.
+    month = records["record_date"].astype("string").str.slice(0, 7).fillna("").to_numpy(dtype=object)
+    referral_source = np.where(is_extract, None, records["source_system"].to_numpy(dtype=object) + "|" + month)
     direct = pd.concat([referral_pairs.loc[referral_pairs["match_probability"] >= review, ["l", "r"]],
                         det[["l", "r"]], clerical_links[["l", "r"]]], ignore_index=True)
     agreeing_records = _pair_set(direct)
