@@ -53,7 +53,7 @@ import pandas as pd
 BENCH_KEY = "be" * 32  # fixed pseudonym key for benchmark databases (synthetic and public data only)
 FEBRL = ("febrl1", "febrl2", "febrl3")  # febrl4 is reserved: never add it here
 PARTNERS = ("wythenshawe_wellbeing", "mossside_carers")
-MONTHS = [f"2025-{m:02d}" for m in range(2, 13)] + ["2026-01"]  # a year of monthly files per partner
+MONTHS = [str(p) for p in pd.period_range("2025-06", "2026-05", freq="M")]  # a year of monthly files per partner
 AREAS = ["M", "BL", "OL", "SK", "WN", "WA", "BB", "PR", "L", "CH"]
 INWARD = "ABDEFGHJLN"
 
