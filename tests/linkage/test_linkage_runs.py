@@ -236,6 +236,11 @@ def test_cli_report_and_review(nights, linkage_sample):
                  f"accept >= {t.accept_match_probability}", f"review >= {t.review_match_probability}",
                  "match_weights"):
         assert text in out, out
+    # blocking: candidate pairs per rule and recall of true pairs (>= 99.5% of the linkable ones)
+    candidates = re.search(r"blocking\s+([\d,]+) candidate pairs of ([\d,]+) possible", out)
+    assert candidates and 0 < int(candidates[1].replace(",", "")) < int(candidates[2].replace(",", "")), out
+    recall = re.search(r"of the linkable ([\d,]+): ([\d,]+) \(recall ([\d.]+)\)", out)
+    assert recall and float(recall[3]) >= 0.995, out
     chart = re.search(r"chart match_weights\s+(\S+)", out).group(1)
     html = open(chart, encoding="utf-8").read()
     assert "<html" in html.lower() and "vega" in html.lower()

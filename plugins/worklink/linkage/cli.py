@@ -66,19 +66,31 @@ def link_command(ctx: click.Context, report: bool, truth_dir: Path | None, retra
     started = time.monotonic()
     if not as_json:
         click.secho("==> linkage", fg="cyan", err=True)
-    summary = run_linkage(_database_url(database_url), progress=None if as_json else _progress,
-                          retrain=retrain, keep_outcome=report)
+    from worklink.linkage.model import LinkageModelError
+    from worklink.linkage.records import LinkageInputError
+
+    try:
+        summary = run_linkage(_database_url(database_url), progress=None if as_json else _progress,
+                              retrain=retrain, keep_outcome=report)
+    except (LinkageModelError, LinkageInputError) as exc:  # the run is recorded failed; xref unchanged
+        raise click.ClickException(str(exc)) from None
     outcome = summary.pop("outcome", None)
     quality = None
     if report:
+        from worklink.linkage.evaluate import candidate_pair_counts
+
+        rules = summary["blocking_rules"]
+        summary["blocking"] = candidate_pair_counts(outcome.records, rules) if len(outcome.records) >= 2 else {}
         truth_dir = truth_dir or _default_truth()
         if truth_dir is not None:
-            from worklink.linkage.evaluate import evaluate, load_truth
+            from worklink.linkage.evaluate import blocking_recall, evaluate, linkable_pairs, load_truth
 
             truth = load_truth(truth_dir)
             quality = evaluate(outcome.records["source_record_key"].to_numpy(), outcome.participant_id, truth,
                                outcome.records)
             quality["truth_dir"] = str(truth_dir)
+            _, unlinkable = linkable_pairs(outcome.records, truth)
+            quality["blocking"] = blocking_recall(outcome.records, truth, rules, unlinkable)
     if as_json:
         click.echo(json.dumps({"summary": summary, "quality": quality}, indent=2, default=str))
         return
@@ -110,6 +122,12 @@ def _print_summary(s: dict) -> None:
     for name, path in s.get("model_charts", {}).items():
         click.echo(f"  chart {name:15} {path}")
     click.echo("  timings (s)          " + ", ".join(f"{k} {v}" for k, v in s["timings_seconds"].items()))
+    b = s.get("blocking")
+    if b:
+        click.echo(f"  blocking             {b['candidate_pairs']:,} candidate pairs of {b['possible_pairs']:,} possible"
+                   f"{' (estimated from a sample)' if b['estimated'] else ''}; added by each rule:")
+        for rule in b["per_rule"]:
+            click.echo(f"    {rule['added']:>12,}  {rule['rule']}")
 
 
 def _print_quality(q: dict) -> None:
@@ -126,6 +144,14 @@ def _print_quality(q: dict) -> None:
     click.echo(f"  clusters  B-cubed precision {c['b_cubed_precision']:.4f}  recall {c['b_cubed_recall']:.4f}  "
                f"F1 {c['b_cubed_f1']:.4f};  people exactly one participant "
                f"{c['people_exactly_one_participant']:.4f}")
+    b = q.get("blocking")
+    if b:
+        linkable = (f"; of the linkable {b['linkable_pairs']:,}: {b['linkable_blocked']:,} (recall "
+                    f"{b['linkable_recall']:.4f})" if b.get("linkable_recall") is not None else "")
+        click.echo(f"  blocking  true pairs proposed by a blocking rule {b['blocked']:,} of {b['true_pairs']:,} "
+                   f"(recall {b['recall']:.4f}){linkable}")
+        for example in b.get("linkable_missed_examples", []):
+            click.echo(f"            not proposed: {example}")
 
 
 # ------------------------------------------------------------------------------------ review

@@ -65,11 +65,19 @@ class Clustering:
     blocked: pd.DataFrame  # edges not applied because of a constraint (l, r, method, p, weight, reason)
 
 
-def cluster(n: int, edges: pd.DataFrame, identifiers: dict[str, np.ndarray], cannot_link: pd.DataFrame) -> Clustering:
+def cluster(n: int, edges: pd.DataFrame, identifiers: dict[str, np.ndarray], cannot_link: pd.DataFrame,
+            source: np.ndarray | None = None, agreeing: set[tuple[int, int]] | None = None) -> Clustering:
     """Cluster ``n`` records joined by ``edges`` without breaking the constraints.
 
     ``identifiers``: name -> per-record value (None when missing) that a participant may hold at
     most one of (e.g. valid NHS numbers). Clerical links may override these, not do-not-link.
+
+    ``source`` (per record: the partner file it came from, None for none) and ``agreeing``
+    (record pairs, smaller id first, that were compared directly and not found to be different
+    people) make links one-to-one where that is true: a probabilistic link may not put two
+    records of one file into one participant unless those two agree themselves. Two people of
+    the same name in one partner's file can then not be chained into one participant through a
+    third record that resembles both (the better link wins; the other goes to review).
     """
     edges = edges.reset_index(drop=True)
     labels = connected_components(n, edges["l"].to_numpy(), edges["r"].to_numpy())
@@ -79,6 +87,12 @@ def cluster(n: int, edges: pd.DataFrame, identifiers: dict[str, np.ndarray], can
         per = pd.DataFrame({"label": labels[has], "value": values[has]}).drop_duplicates()
         multi = per["label"].value_counts()
         suspect[np.isin(labels, multi.index[multi > 1].to_numpy())] = True
+    one_to_one = source is not None and agreeing is not None
+    if one_to_one:
+        has = pd.notna(source)
+        per = pd.DataFrame({"label": labels[has], "source": source[has]})
+        repeated = per[per.duplicated(["label", "source"], keep=False)]["label"].unique()
+        suspect[np.isin(labels, repeated)] = True
     if len(cannot_link):
         cl_l = cannot_link["l"].to_numpy(dtype=np.int64)
         cl_r = cannot_link["r"].to_numpy(dtype=np.int64)
@@ -106,6 +120,9 @@ def cluster(n: int, edges: pd.DataFrame, identifiers: dict[str, np.ndarray], can
             forbidden.setdefault(int(a), set()).add(int(b))
             forbidden.setdefault(int(b), set()).add(int(a))
     forbid = {int(v): set(forbidden.get(int(v), ())) for v in nodes}
+    by_source: dict[int, dict[object, set[int]]] = {}
+    if one_to_one:
+        by_source = {int(v): ({source[v]: {int(v)}} if pd.notna(source[v]) else {}) for v in nodes}
 
     def find(x: int) -> int:
         root = x
@@ -128,6 +145,12 @@ def cluster(n: int, edges: pd.DataFrame, identifiers: dict[str, np.ndarray], can
                 if sets[ra] and sets[rb] and not (sets[ra] & sets[rb]):
                     reason = f"conflicting_{name}"
                     break
+        if reason is None and one_to_one and row.method == "probabilistic":
+            for s_, on_a in by_source[ra].items():
+                on_b = by_source[rb].get(s_)
+                if on_b and any((min(a, b), max(a, b)) not in agreeing for a in on_a for b in on_b):
+                    reason = "same_partner_records_disagree"
+                    break
         if reason:
             blocked_rows.append((row.l, row.r, row.method, row.match_probability, row.match_weight, reason))
             continue
@@ -138,6 +161,9 @@ def cluster(n: int, edges: pd.DataFrame, identifiers: dict[str, np.ndarray], can
         for sets in held.values():
             sets[ra] |= sets.pop(rb)
         forbid[ra] |= forbid.pop(rb)
+        if one_to_one:
+            for s_, on_b in by_source.pop(rb).items():
+                by_source[ra].setdefault(s_, set()).update(on_b)
     for root in list(members):
         label = min(members[root])
         for v in members[root]:

@@ -56,6 +56,13 @@ class ParticipantIds(_Strict):
 
 class NameComparison(_Strict):
     jaro_winkler: float = Field(default=0.92, gt=0, lt=1)
+    jaro_winkler_low: float = Field(default=0.8, gt=0, lt=1)
+    term_frequency_adjustments: bool = True
+
+
+class AddressLineComparison(_Strict):
+    enabled: bool = True
+    jaro_winkler: float = Field(default=0.9, gt=0, lt=1)
     term_frequency_adjustments: bool = True
 
 
@@ -69,8 +76,16 @@ class Comparisons(_Strict):
     date_of_birth: dict = {}
     postcode: dict = {}
     sex: dict = {}
+    address_line: AddressLineComparison = AddressLineComparison()
     nhs_number: IdentifierComparison
     ni_number: IdentifierComparison
+
+
+class UnlabelledTraining(_Strict):
+    prior_rules: list[str]
+    prior_recall: float = Field(gt=0, le=1)
+    em_blocking_rules: list[str] = Field(min_length=1)
+    em_max_pairs: float = 1e6
 
 
 class Training(_Strict):
@@ -79,6 +94,8 @@ class Training(_Strict):
     prior_rules: list[str]
     prior_recall: float = Field(gt=0, le=1)
     m_from_identifier_labels: bool = True
+    min_identifier_label_pairs: int = Field(default=200, ge=1)
+    unlabelled: UnlabelledTraining
     m_unobserved: float = Field(default=0.001, gt=0, lt=0.1)
     em_blocking_rules: list[str] = []
     em_max_pairs: float = 1e6

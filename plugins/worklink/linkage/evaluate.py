@@ -142,3 +142,77 @@ def wrong_links(keys: np.ndarray, participant: np.ndarray, truth: pd.Series, lim
         frame[frame["true"].isin(split.index[split > 1])].assign(problem="missed_link"),
     ])
     return out.head(limit * 5)
+
+
+def true_pairs(records: pd.DataFrame, truth: pd.Series) -> pd.DataFrame:
+    """Every pair of records (``unique_id`` l < r) that truly belongs to one person."""
+    r = pd.DataFrame({"unique_id": records["unique_id"].to_numpy(dtype=np.int64),
+                      "key": records["source_record_key"].to_numpy(dtype=object)})
+    r["person"] = r["key"].map(truth)
+    r = r.dropna(subset=["person"])
+    pairs = r.merge(r, on="person", suffixes=("_l", "_r"))
+    pairs = pairs[pairs["unique_id_l"] < pairs["unique_id_r"]]
+    return pairs[["unique_id_l", "unique_id_r", "key_l", "key_r"]].reset_index(drop=True)
+
+
+def blocking_recall(records: pd.DataFrame, truth: pd.Series, rules: list[str],
+                    unlinkable: set | None = None) -> dict:
+    """Share of true pairs that at least one blocking rule proposes (the most recall linkage can reach).
+
+    The rules are evaluated as SQL, exactly as Splink applies them, on the true pairs only (DuckDB),
+    so this is cheap at any size. ``unlinkable``: (key, key) pairs that share no information
+    (``linkable_pairs``); recall over the remaining (linkable) pairs is given too.
+    """
+    import duckdb
+
+    from worklink.linkage.model import model_frame
+
+    pairs = true_pairs(records, truth)
+    out = {"true_pairs": int(len(pairs))}
+    if pairs.empty or not rules:
+        return {**out, "blocked": 0, "recall": 1.0 if pairs.empty else 0.0, "linkable_recall": None}
+    con = duckdb.connect()
+    con.register("t", model_frame(records))
+    con.register("p", pairs[["unique_id_l", "unique_id_r"]])
+    condition = " or ".join(f"coalesce(({rule}), false)" for rule in rules)
+    blocked = con.execute(
+        f"select ({condition}) from p join t l on l.unique_id = p.unique_id_l"  # noqa: S608 - rules are settings
+        " join t r on r.unique_id = p.unique_id_r order by p.unique_id_l, p.unique_id_r").fetchnumpy()
+    flags = np.asarray(list(blocked.values())[0], dtype=bool)
+    ordered = pairs.sort_values(["unique_id_l", "unique_id_r"]).reset_index(drop=True)
+    out.update(blocked=int(flags.sum()), recall=float(flags.mean()))
+    if unlinkable is not None:
+        keys = list(zip(ordered["key_l"], ordered["key_r"], strict=True))
+        linkable = np.fromiter(((a, b) not in unlinkable and (b, a) not in unlinkable for a, b in keys),
+                               dtype=bool, count=len(keys))
+        out["linkable_pairs"] = int(linkable.sum())
+        out["linkable_blocked"] = int((flags & linkable).sum())
+        out["linkable_recall"] = float((flags & linkable).sum() / linkable.sum()) if linkable.any() else 1.0
+        missed = ordered[linkable & ~flags]
+        out["linkable_missed_examples"] = [f"{a} ~ {b}" for a, b in zip(missed["key_l"].head(5),
+                                                                         missed["key_r"].head(5), strict=True)]
+    return out
+
+
+def candidate_pair_counts(records: pd.DataFrame, rules: list[str], sample: float | None = None) -> dict:
+    """Candidate pairs each blocking rule adds (Splink's blocking analysis), and the total scored.
+
+    ``sample``: share of records on each side of the join (Splink estimates from it); by default
+    exact up to 300,000 records, a 10% sample above.
+    """
+    from splink import DuckDBAPI
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    from worklink.linkage.model import model_frame
+
+    frame = model_frame(records)
+    proportion = sample if sample is not None else (1.0 if len(frame) <= 300_000 else 0.1)
+    db_api = DuckDBAPI()
+    counts = count_comparisons_from_blocking_rules(
+        db_api.register(frame, table_name="blocking_records"), blocking_rules=list(rules), link_type="dedupe_only",
+        record_sample_proportion=proportion)
+    per_rule = [{"rule": c["blocking_rule"], "added": int(c["marginal_comparison_count"])} for c in counts]
+    total = int(counts[-1]["cumulative_comparison_count"]) if counts else 0
+    possible = int(counts[-1]["total_possible_comparison_count"]) if counts else 0
+    return {"candidate_pairs": total, "possible_pairs": possible, "per_rule": per_rule,
+            "estimated": proportion < 1.0, "records": int(len(frame))}

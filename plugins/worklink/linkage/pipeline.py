@@ -259,7 +259,16 @@ def _run(conn, run_id: int, config: LinkageConfig, retrain: bool, say, lap, timi
     # Stage A: referrals among themselves, plus every deterministic and clerical link.
     stage_a = pd.concat([e for e in (clerical_links, det, prob_edges) if len(e)] or [empty_edges()],
                         ignore_index=True)[EDGE_COLUMNS].astype({"l": "int64", "r": "int64"})
-    first = cluster(n, stage_a, identifiers, cannot_link)
+    # one-to-one within a partner's monthly file (one referral per person per episode): two of its
+    # records may share a participant only when they agree themselves (a scored pair at or above the
+    # review threshold, or a deterministic/clerical link). The file is the partner and the month of
+    # the referral date (one file per partner per month); re-referrals in other months are free.
+    month = records["record_date"].astype("string").str.slice(0, 7).fillna("").to_numpy(dtype=object)
+    referral_source = np.where(is_extract, None, records["source_system"].to_numpy(dtype=object) + "|" + month)
+    direct = pd.concat([referral_pairs.loc[referral_pairs["match_probability"] >= review, ["l", "r"]],
+                        det[["l", "r"]], clerical_links[["l", "r"]]], ignore_index=True)
+    agreeing_records = _pair_set(direct)
+    first = cluster(n, stage_a, identifiers, cannot_link, referral_source, agreeing_records)
     # Stage B: probabilistic links to the person-level extracts, one-to-one between clusters.
     lam = float(model.model["probability_two_random_records_match"]) if model is not None else 0.5
     agreeing_pairs = referral_pairs[referral_pairs["match_probability"] >= review]
@@ -270,7 +279,7 @@ def _run(conn, run_id: int, config: LinkageConfig, retrain: bool, say, lap, timi
         prior_weight=float(np.log2(lam / (1 - lam))), agreeing=agreeing, pools=list(config.person_level_sources))
     accepted_b = extract_links[extract_links["match_probability"] >= accept]
     edges = pd.concat([stage_a, accepted_b[EDGE_COLUMNS]], ignore_index=True).astype({"l": "int64", "r": "int64"})
-    clustering = cluster(n, edges, identifiers, cannot_link)
+    clustering = cluster(n, edges, identifiers, cannot_link, referral_source, agreeing_records)
     labels = clustering.labels
     methods = attribute_methods(n, labels, edges)
     lap("cluster")

@@ -36,7 +36,7 @@ from worklink.identity.pseudonyms import tokens
 
 RECORD_COLUMNS = [
     "source_system", "source_record_key", "record_date", "extract_period", "sex",
-    "first_name", "surname", "dob", "postcode", "nhs_number", "nino",
+    "first_name", "surname", "dob", "postcode", "nhs_number", "nino", "address_line", "house_number",
 ]
 
 
@@ -51,7 +51,8 @@ REFERRAL_SQL = {
                r._partner_id || ':' || r.referral_id as source_record_key,
                r.referral_date as record_date, null::text as extract_period, r.sex,
                i.first_name, i.last_name as surname, i.date_of_birth as dob, i.postcode,
-               i.nhs_number, i.ni_number as nino
+               i.nhs_number, i.ni_number as nino, {address_line} as address_line,
+               {house_number} as house_number
           from raw.vcse_referrals r
           join identity.vcse_referrals i
             on """ + identity_join() + """
@@ -64,7 +65,8 @@ REFERRAL_SQL = {
                'icb_workwell:' || r.ww_referral_id as source_record_key,
                r.referral_date as record_date, null::text as extract_period, r.sex,
                i.forename as first_name, i.surname, i.date_of_birth as dob, i.postcode,
-               i.nhs_number, null::text as nino
+               i.nhs_number, null::text as nino, {address_line} as address_line,
+               {house_number} as house_number
           from raw.nhs_workwell_referrals r
           join identity.nhs_workwell_referrals i
             on """ + identity_join() + """
@@ -88,13 +90,24 @@ _EXTRACT_TEMPLATE = """
 EXTRACT_SQL = {table: (system, _EXTRACT_TEMPLATE.replace("<table>", table))
                for table, system in (("dwp_benefit_months", "dwp"), ("hmrc_pay_events", "hmrc"))}
 EXTRACT_IDENTIFIERS = {"first_name": "forename", "surname": "surname", "postcode": "postcode"}
+# optional referral identifiers: the vault column (``i.``), or null where a table has none (older contracts)
+REFERRAL_OPTIONAL = {"address_line": "address_line", "house_number": "house_number"}
+
+
+def _identity_columns(conn: psycopg.Connection, table: str) -> set[str]:
+    return {r[0] for r in conn.execute(
+        "select column_name from information_schema.columns where table_schema = 'identity' and table_name = %s",
+        (table,)).fetchall()}
 
 
 def _extract_query(conn: psycopg.Connection, table: str, template: str) -> str:
-    present = {r[0] for r in conn.execute(
-        "select column_name from information_schema.columns where table_schema = 'identity' and table_name = %s",
-        (table,)).fetchall()}
+    present = _identity_columns(conn, table)
     return template.format(**{k: (v if v in present else "null::text") for k, v in EXTRACT_IDENTIFIERS.items()})
+
+
+def _referral_query(conn: psycopg.Connection, table: str, template: str) -> str:
+    present = _identity_columns(conn, table)
+    return template.format(**{k: (f"i.{v}" if v in present else "null::text") for k, v in REFERRAL_OPTIONAL.items()})
 
 
 def read_frame(conn: psycopg.Connection, query: str) -> pd.DataFrame:
@@ -163,6 +176,7 @@ def extract_source_records(conn: psycopg.Connection, progress: Callable[[str], N
         if _exists(conn, "raw", table) and _exists(conn, "identity", table):
             key_sql = ("r._partner_id || ':' || r.referral_id" if table == "vcse_referrals"
                        else "'icb_workwell:' || r.ww_referral_id")
+            query = _referral_query(conn, table, query)
             query = query.replace(" order by ", _key_filter(conn, key_sql, keys) + " order by ", 1)
             frame = read_frame(conn, query)
             say(f"read {len(frame):,} records from {table}")
@@ -192,6 +206,8 @@ def extract_source_records(conn: psycopg.Connection, progress: Callable[[str], N
         frame["record_date"] = None
         frame["sex"] = None
         frame["nhs_number"] = None
+        frame["address_line"] = None
+        frame["house_number"] = None
         say(f"read {len(frame):,} people from {table}")
         parts.append(frame)
     parts = [p for p in parts if not p.empty]
@@ -199,6 +215,38 @@ def extract_source_records(conn: psycopg.Connection, progress: Callable[[str], N
         return pd.DataFrame({c: pd.Series(dtype=object) for c in RECORD_COLUMNS})
     records = pd.concat([p[RECORD_COLUMNS] for p in parts], ignore_index=True)
     return records.drop_duplicates("source_record_key", keep="first").reset_index(drop=True)
+
+
+_ADDRESS_WORDS = {"ROAD": "RD", "STREET": "ST", "AVENUE": "AVE", "LANE": "LN", "DRIVE": "DR", "CLOSE": "CL",
+                  "COURT": "CT", "PLACE": "PL", "GARDENS": "GDNS", "CRESCENT": "CRES", "TERRACE": "TER",
+                  "GROVE": "GR", "SQUARE": "SQ", "FLAT": "FLAT", "APARTMENT": "FLAT", "APT": "FLAT"}
+
+
+def clean_address_line(values: pd.Series) -> pd.Series:
+    """Upper case, letters, digits and single spaces; common street words abbreviated one way
+    ("Acacia Avenue" = "ACACIA AVE"); None when nothing is left."""
+    text = (values.astype("string").str.upper().str.replace(r"[^A-Z0-9 ]+", " ", regex=True)
+            .str.replace(r"\s+", " ", regex=True).str.strip())
+    words = text.str.split(" ")
+    cleaned = words.map(lambda ws: " ".join(_ADDRESS_WORDS.get(w, w) for w in ws) if isinstance(ws, list) else None)
+    return cleaned.where(cleaned.astype("string").str.len() > 0, None).astype(object)
+
+
+def clean_house_number(values: pd.Series) -> pd.Series:
+    """House number or name as upper-case letters and digits ("12a" -> "12A"); None when empty."""
+    text = values.astype("string").str.upper().str.replace(r"[^A-Z0-9]+", "", regex=True)
+    return text.where(text.str.len() > 0, None).astype(object)
+
+
+def leading_house_number(values: pd.Series) -> pd.Series:
+    """The number an address line starts with ("12A ACACIA AVE" -> "12A"), else None."""
+    return values.astype("string").str.extract(r"^(\d+[A-Z]?)\b", expand=False).astype(object)
+
+
+def street_of_line(values: pd.Series) -> pd.Series:
+    """A cleaned address line without the house number it starts with; None when nothing else is left."""
+    text = values.astype("string").str.replace(r"^\d+[A-Z]?\s+", "", regex=True).str.strip()
+    return text.where(text.str.len() > 0, None).astype(object)
 
 
 def _by_unique(series: pd.Series, clean: Callable[[pd.Series], pd.Series]) -> pd.Series:
@@ -242,5 +290,12 @@ def clean_records(raw: pd.DataFrame) -> pd.DataFrame:
     out["postcode_district"] = _by_unique(out["postcode"], vault.postcode_district)
     out["nhs_number"] = _by_unique(raw["nhs_number"], vault.clean_nhs_number)
     out["nino_stem"] = _by_unique(raw["nino"], vault.nino_stem)
+    # the street line without its house number ("12a Acacia Avenue" -> "ACACIA AVE", house "12A"), so a
+    # form with a house-number box and one without compare alike
+    line = _by_unique(raw["address_line"], clean_address_line)
+    from_line = _by_unique(line, leading_house_number)
+    out["address_line"] = _by_unique(line, street_of_line)
+    out["house_number"] = _by_unique(raw["house_number"], clean_house_number)
+    out["house_number"] = out["house_number"].where(out["house_number"].notna(), from_line)
     out["extract_period"] = out["extract_period"].where(out["extract_period"].notna(), None)
     return out

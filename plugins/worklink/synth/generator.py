@@ -12,6 +12,7 @@ import pandas as pd
 
 from . import params as P
 from . import pools as pool_mod
+from .addresses import referral_address
 from .admin import comparison_jobs_start, dwp_extract, hmrc_extract, month_index
 from .output import LandingFile, inject_row_defects, to_python, write_csv, write_landing
 from .population import (
@@ -458,6 +459,7 @@ def _vcse_files(
     prev = persons["previous_postcode"].to_numpy(dtype=object)[pidx]
     use_prev = pd.notna(prev) & (rng.random(len(r)) < 0.5)
     pc = np.where(use_prev, prev, pc)
+    address, house = referral_address(pid, [f"{pid}:{x}" for x in rid], person_ids[pidx], pc)  # no rng draws
     pc = format_postcode(rng, pc, 0.03 if pid == "wythenshawe_wellbeing" else 0.12)
     via_icb = r["via_icb"].to_numpy(dtype=bool)
     p_nhs = np.full(len(r), rates.vcse_records_nhs[p])
@@ -483,6 +485,8 @@ def _vcse_files(
         "sex": sex,
         "ethnicity": eth,
         "postcode": pc,
+        "address_line": address,
+        "house_number": house,
         "phone": phone,
         "email": email,
         "nhs_number": nhs,
@@ -611,6 +615,8 @@ def _icb_files(
     )
     prev = pr["previous_postcode"].to_numpy(dtype=object)
     pc = np.where(pd.notna(prev) & (rng.random(len(pr)) < 0.2), prev, pr["postcode"].to_numpy(dtype=object))
+    icb_address, icb_house = referral_address(ICB_PARTNER, [f"{ICB_PARTNER}:{x}" for x in icb["ww_referral_id"]],
+                                              icb["person_id"].to_numpy(), pc)
     rd = icb["referral_date"].to_numpy().astype("datetime64[D]")
     cols = {
         "ww_referral_id": icb["ww_referral_id"].to_numpy(),
@@ -620,6 +626,8 @@ def _icb_files(
         "date_of_birth": dob,
         "sex": pr["sex"].to_numpy(dtype=object),
         "postcode": pc,
+        "address_line_1": icb_address,
+        "house_number": icb_house,
         "gp_practice_code": icb["gp_practice_code"].to_numpy(),
         "referral_date": rd,
         "referral_source": icb["referral_source"].to_numpy(),
