@@ -112,3 +112,26 @@ def test_history_loaded_on_the_first_night_is_not_late(module_db, tmp_path, monk
         assert conn.execute("select is_late from ingest.file_manifest where file_id = %s",
                             (result.file_id,)).fetchone()[0] is None
         assert delivery_problems(conn, [contract]) == []
+
+
+def test_engineers_hear_of_held_files(module_db, tmp_path, monkeypatch, smtp):
+    """Two rows, then the same month with headings only: held, and the engineers get one email."""
+    from worklink.alerts.delivery import tell_engineers_about
+
+    monkeypatch.setenv("WORKLINK_ENGINEER_EMAIL", "oncall@platform.example")
+    landing = tmp_path / "landing"
+    folder = landing / "wythenshawe_wellbeing" / "referrals"
+    folder.mkdir(parents=True)
+    monkeypatch.setenv("WORKLINK_LANDING_DIR", str(landing))
+    path = folder / "WWC_referrals_2025-09.csv"
+    path.write_text("\n".join([HEADER, ROW.replace("D-1", "E-1").replace("2025-07-03", "2025-09-03"),
+                               ROW.replace("D-1", "E-2").replace("2025-07-03", "2025-09-04")]) + "\n")
+    [full] = ingest_paths([path])
+    path.write_text(HEADER + "\n")
+    results = ingest_paths([path])
+    assert [r.status for r in results] == ["needs_confirmation"]
+    assert tell_engineers_about([full], "wythenshawe_wellbeing") == []
+    assert tell_engineers_about(results, "wythenshawe_wellbeing") == results
+    [(recipients, message)] = smtp.messages
+    assert recipients == ["oncall@platform.example"]
+    assert "worklink files confirm" in message.get_body(("html", "plain")).get_content()

@@ -162,3 +162,27 @@ def alert_late_and_missing(contracts: list[Contract] | None = None, database_url
                 log.warning("%s (SMTP not configured): %s", subject, "; ".join(p.describe() for p in own))
         conn.commit()  # recorded as told only once the mail went out
     return problems
+
+
+# Ingest outcomes an engineer has to act on (the partner hears of them through its own alert).
+ENGINEER_STATUSES = {
+    "error": "the platform failed on the file (it is retried next run; see the task log)",
+    "needs_confirmation": "a much smaller re-send is held; after checking with the partner run "
+                          "`worklink files confirm FILE_ID`",
+}
+
+
+def tell_engineers_about(results: list, partner_id: str, smtp_conn_id: str = SMTP_CONN_ID) -> list:
+    """Email the data engineers about files in error or held for confirmation; returns those files."""
+    settings = load_settings()
+    flagged = [r for r in results if r.status in ENGINEER_STATUSES]
+    if not flagged:
+        return []
+    lines = [f"{html.escape(Path(r.file).name)} (file {r.file_id}): {r.status} - {ENGINEER_STATUSES[r.status]}"
+             for r in flagged]
+    subject = f"[worklink] {partner_id}: {len(flagged)} file(s) need an engineer"
+    if _smtp_configured(smtp_conn_id):
+        send_mail([settings.engineer_email], subject, "<p>" + "</p><p>".join(lines) + "</p>", smtp_conn_id)
+    else:
+        log.warning("%s (SMTP not configured): %s", subject, "; ".join(lines))
+    return flagged

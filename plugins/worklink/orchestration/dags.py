@@ -47,10 +47,12 @@ def partner_task_group(partner_id: str):
             """Ingest every landed file of this partner; return the manifest ids of this run."""
             from airflow.sdk import get_current_context
 
+            from worklink.alerts.delivery import tell_engineers_about
             from worklink.ingest.service import ingest_paths, partner_landing_files
 
             run_id = get_current_context()["run_id"]
             results = ingest_paths(partner_landing_files(partner_id), run_label=run_id)
+            tell_engineers_about(results, partner_id)
             for result in results:
                 print(f"{result.status:24} {result.rows_loaded:>7} loaded {result.rows_quarantined:>6} "
                       f"quarantined  {result.file}")
