@@ -29,8 +29,9 @@ PROBES = {
                                      "threshold_higher_fewer"),
     "sdc_small_count_max": ("select count(*) from published.funnel_by_cohort_month where is_suppressed",
                             "threshold_higher_more"),
+    # sustained claims decided on HMRC's in-work evidence (the earnings rule gives hmrc_earnings_* reasons)
     "sustained_claim_rule": ("select count(*) from analytics.payment_by_results_claims"
-                             " where outcome_type <> 'job_start' and verification_status = 'verified'",
+                             " where outcome_type <> 'job_start' and verification_reason like 'hmrc_shows_job%'",
                              "changes"),
 }
 
