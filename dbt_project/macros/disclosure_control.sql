@@ -200,7 +200,9 @@ select * from sdc_published_others
 {#- Turn a wide aggregate into the long `cells` shape disclosure_control() reads.
     counts: list of count columns; ratios: {measure: (numerator column, denominator column, kind)}
     where kind is rate | mean | median | money_per_outcome and numerator may be none (means, medians);
-    money / not_about_individuals: columns not about individuals (shown as they are). -#}
+    money / not_about_individuals: columns not about individuals (shown as they are).
+    A null count, and a ratio whose numerator count is null, is a statistic that does not apply to
+    that row (e.g. reliable improvement for SWEMWBS): it gets no cell at all. -#}
 {% macro sdc_cells(relation, dims, counts=[], ratios={}, money=[], not_about_individuals=[]) %}
     {%- set dim_list = dims | join(', ') -%}
     {%- set parts = [] -%}
@@ -208,7 +210,7 @@ select * from sdc_published_others
         {%- do parts.append("select " ~ dim_list ~ ", '" ~ column ~ "'::text as measure, 'count'::text as measure_kind, ("
             ~ column ~ ")::numeric as raw_value, (" ~ column ~ ")::numeric as numerator, (" ~ column
             ~ ")::numeric as denominator, null::text as numerator_measure, null::text as denominator_measure from "
-            ~ relation) -%}
+            ~ relation ~ " where (" ~ column ~ ") is not null") -%}
     {%- endfor -%}
     {%- for measure, spec in ratios.items() -%}
         {%- set numerator = spec[0] -%}
@@ -218,7 +220,8 @@ select * from sdc_published_others
         {%- do parts.append("select " ~ dim_list ~ ", '" ~ measure ~ "', '" ~ kind ~ "', (" ~ value_column
             ~ ")::numeric, " ~ ("(" ~ numerator ~ ")::numeric" if numerator else "null::numeric") ~ ", ("
             ~ denominator ~ ")::numeric, " ~ ("'" ~ numerator ~ "'" if numerator and numerator in counts else "null")
-            ~ ", " ~ ("'" ~ denominator ~ "'" if denominator in counts else "null") ~ " from " ~ relation) -%}
+            ~ ", " ~ ("'" ~ denominator ~ "'" if denominator in counts else "null") ~ " from " ~ relation
+            ~ (" where (" ~ numerator ~ ") is not null" if numerator else "")) -%}
     {%- endfor -%}
     {%- for column in money -%}
         {%- do parts.append("select " ~ dim_list ~ ", '" ~ column ~ "', 'money', (" ~ column

@@ -12,6 +12,11 @@ rebuild would show stale rows.
 
 A second case rebuilds the HMRC models after a change to the raw extract (an HMRC delivery) and
 checks that the incremental pay-event model notices and rebuilds every row.
+
+The sample carries realistic defects (the generator's --defect-rate 0.05): rows are quarantined at
+ingest, among them referrals whose starts, activities, leavers or wellbeing rows still arrive. Both
+nights must pass (no failing data test, nothing skipped), and those orphaned child rows must be held
+out of the marts and counted (int_child_rows_held_for_missing_parent).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ WORKLINK = str(Path(sys.executable).with_name("worklink"))
 MODEL_SCHEMAS = ("intermediate", "analytics", "published", "restricted")
 PARTICIPANTS = 300
 SEED = 11
+DEFECT_RATE = 0.05
 
 
 def latest_month(landing: Path) -> str:
@@ -91,7 +97,7 @@ def nightly(module_db, tmp_path_factory):
 
     workdir = tmp_path_factory.mktemp("incremental")
     sample, held = workdir / "sample", workdir / "held_back"
-    generate(sample, seed=SEED, participants=PARTICIPANTS, defect_rate=0.0)
+    generate(sample, seed=SEED, participants=PARTICIPANTS, defect_rate=DEFECT_RATE)
     month = latest_month(sample / "landing")
     assert hold_back(sample / "landing", held, month) > 0
     env = {**os.environ, "WORKLINK_DATABASE_URL": module_db, "WORKLINK_LANDING_DIR": str(sample / "landing"),
@@ -196,3 +202,21 @@ def test_an_hmrc_delivery_rebuilds_every_pay_event(nightly):
     nightly["worklink"]("dbt", "run", "--full-refresh", "--select", model)
     with psycopg.connect(nightly["url"], autocommit=True) as conn:
         assert differences(conn, "intermediate", model) == (set(), 0, 0)
+
+
+def test_quarantined_parents_hold_their_children_out_of_the_marts(nightly):
+    """With defects, referral rows are quarantined while their child rows load: the build still passed
+    (the fixture asserts both nights), every held child row is counted, and none reaches a mart."""
+    with psycopg.connect(nightly["url"], autocommit=True) as conn:
+        quarantined = conn.execute("select count(*) from identity.quarantined_rows").fetchone()[0]
+        held = conn.execute("select count(*) from intermediate.int_child_rows_held_for_missing_parent").fetchone()[0]
+        counted = conn.execute(
+            "select coalesce(sum(rows_held), 0) from analytics.rows_held_for_missing_parent_by_partner_month"
+        ).fetchone()[0]
+        assert quarantined > 0 and held > 0, (quarantined, held)
+        assert counted == held
+        for mart in ("activities", "wellbeing_change", "payment_by_results_claims"):
+            orphans = conn.execute(
+                f"select count(*) from analytics.{mart} m where not exists "
+                "(select 1 from analytics.referrals r where r.referral_key = m.referral_key)").fetchone()[0]
+            assert orphans == 0, mart

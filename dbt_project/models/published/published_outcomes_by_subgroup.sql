@@ -5,7 +5,10 @@
                  'sustained_13_weeks_due',
                  'sustained_13_weeks', 'sustained_26_weeks_due', 'sustained_26_weeks',
                  'earnings_outcome_13_weeks_due', 'earnings_outcome_13_weeks',
-                 'earnings_outcome_26_weeks_due', 'earnings_outcome_26_weeks', 'ips_threshold_outcomes',
+                 'earnings_outcome_26_weeks_due', 'earnings_outcome_26_weeks',
+                 'sustained_13_weeks_achieved_to_date', 'sustained_26_weeks_achieved_to_date',
+                 'earnings_outcome_13_weeks_achieved_to_date', 'earnings_outcome_26_weeks_achieved_to_date',
+                 'ips_threshold_outcomes',
                  'self_employment_starts', 'progression_outcomes', 'moved_into_work'] %}
 {% set rate_bases = outcome_rates() %}
 {% set ratios = {} %}

@@ -284,7 +284,9 @@ def _wellbeing_section(data: PublishedData) -> str:
                      _one(wellbeing, **where, measure="mean_score_change")[1],
                      # ONS4 items have no meaningful-change threshold
                      "n/a" if m.startswith("ons4") else _one(wellbeing, **where,
-                                                              measure="meaningful_improvement_rate")[1]])
+                                                              measure="meaningful_improvement_rate")[1],
+                     # reliable change: WEMWBS, PHQ-9 and GAD-7 only (no cell where it does not apply)
+                     _one(wellbeing, **where, measure="reliable_improvement_rate")[1]])
     tt = {"partner_id": "all", "wellbeing_measure": "talking_therapies"}
     tt_rows = [[label, _one(wellbeing, **tt, measure=m)[1]] for m, label in [
         ("pairs", "PHQ-9 and GAD-7 at baseline and follow-up"), ("cases_at_baseline", "Clinical cases at baseline"),
@@ -294,7 +296,7 @@ def _wellbeing_section(data: PublishedData) -> str:
             "(SWEMWBS through the official conversion table; ONS4 items kept separate).</p>"
             + (_figure(chart, "Scales differ: compare baseline with follow-up within a measure.") if chart else "")
             + _table(["Measure", "Pairs", "Mean at baseline", "Mean at follow-up", "Mean change",
-                      "Meaningful improvement"], rows)
+                      "Meaningful improvement", "Reliable improvement"], rows)
             + "<h3>NHS Talking Therapies measures</h3>" + _table(["", "All partners"], tt_rows))
 
 

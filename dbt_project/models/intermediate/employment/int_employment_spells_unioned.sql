@@ -43,7 +43,9 @@ partner_claims as (
         to_date(job_starts.reporting_period || '-01', 'YYYY-MM-DD') as recorded_month,
         job_starts.is_self_employed
     from {{ ref('stg_vcse__job_starts') }} as job_starts
-    left join referrals on job_starts.referral_key = referrals.referral_key
+    -- a job start whose referral is not in the warehouse (parent quarantined) is held out and
+    -- counted in int_child_rows_held_for_missing_parent
+    inner join referrals on job_starts.referral_key = referrals.referral_key
     order by job_starts.referral_key, job_starts.job_start_date, job_starts.file_id desc,
         job_starts.source_row_number desc
 

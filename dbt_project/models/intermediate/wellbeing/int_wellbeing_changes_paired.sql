@@ -9,6 +9,9 @@
 --   reliable recovery recovery and reliable improvement
 -- Meaningful change: WEMWBS var('wemwbs_meaningful_change') points, SWEMWBS
 -- var('swemwbs_meaningful_change'), PHQ-9 / GAD-7 their reliable-change thresholds; ONS4 none.
+-- Reliable improvement / deterioration per measure: WEMWBS var('wemwbs_reliable_change'), PHQ-9
+-- var('phq9_reliable_change'), GAD-7 var('gad7_reliable_change'); null for SWEMWBS and ONS4 (no
+-- sourced threshold), so summaries show null there, not 0.
 with
 
 scores as (
@@ -74,7 +77,13 @@ paired as (
             when 'swemwbs' then {{ var('swemwbs_meaningful_change') }}
             when 'phq9' then {{ var('phq9_reliable_change') }}
             when 'gad7' then {{ var('gad7_reliable_change') }}
-        end as meaningful_change_threshold
+        end as meaningful_change_threshold,
+        -- reliable change (individual level); null where no sourced threshold exists (SWEMWBS, ONS4)
+        case baseline.measure
+            when 'wemwbs' then {{ var('wemwbs_reliable_change') }}
+            when 'phq9' then {{ var('phq9_reliable_change') }}
+            when 'gad7' then {{ var('gad7_reliable_change') }}
+        end as reliable_change_threshold
     from baseline
     left join latest
         on baseline.referral_key = latest.referral_key
@@ -154,8 +163,10 @@ select
         as is_meaningful_deterioration,
     null::boolean as is_case_at_baseline,
     null::boolean as is_recovered,
-    null::boolean as is_reliably_improved,
-    null::boolean as is_reliably_deteriorated,
+    case when reliable_change_threshold is not null then improvement >= reliable_change_threshold end
+        as is_reliably_improved,
+    case when reliable_change_threshold is not null then -improvement >= reliable_change_threshold end
+        as is_reliably_deteriorated,
     null::boolean as is_reliably_recovered
 from measured
 

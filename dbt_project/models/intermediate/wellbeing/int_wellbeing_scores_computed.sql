@@ -90,7 +90,9 @@ scored as (
         end as is_above_caseness_threshold,
         counted.instrument = 'phq9' and coalesce(counted.items[9], 0) > 0 as is_phq9_item9_positive
     from counted
-    left join referrals on counted.referral_key = referrals.referral_key
+    -- a response whose referral is not in the warehouse (parent quarantined) is held out and
+    -- counted in int_child_rows_held_for_missing_parent
+    inner join referrals on counted.referral_key = referrals.referral_key
     left join {{ ref('swemwbs_conversion') }} as conversion
         on counted.instrument = 'swemwbs' and counted.item_sum = conversion.raw_score
 

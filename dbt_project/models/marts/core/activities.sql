@@ -38,4 +38,6 @@ select
     activities.contact_date,
     date_trunc('month', activities.contact_date)::date as contact_month
 from activities
-left join referrals on activities.referral_key = referrals.referral_key
+-- an activity whose referral is not in the warehouse (parent quarantined) is held out and counted
+-- in int_child_rows_held_for_missing_parent
+inner join referrals on activities.referral_key = referrals.referral_key

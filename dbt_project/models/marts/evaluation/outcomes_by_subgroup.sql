@@ -62,6 +62,12 @@ counted as (
         count(*) filter (where is_earnings_outcome_26_weeks_due) as earnings_outcome_26_weeks_due,
         count(*) filter (where is_earnings_outcome_26_weeks and is_earnings_outcome_26_weeks_due)
             as earnings_outcome_26_weeks,
+        -- achieved to date, beside each rate among those due: every achievement known so far,
+        -- including those whose window is not over yet (an earnings test can be met early)
+        count(*) filter (where is_sustained_13_weeks) as sustained_13_weeks_achieved_to_date,
+        count(*) filter (where is_sustained_26_weeks) as sustained_26_weeks_achieved_to_date,
+        count(*) filter (where is_earnings_outcome_13_weeks) as earnings_outcome_13_weeks_achieved_to_date,
+        count(*) filter (where is_earnings_outcome_26_weeks) as earnings_outcome_26_weeks_achieved_to_date,
         count(*) filter (where is_ips_threshold_outcome) as ips_threshold_outcomes,
         count(*) filter (where is_self_employment_start) as self_employment_starts,
         count(*) filter (where has_progression_outcome) as progression_outcomes,

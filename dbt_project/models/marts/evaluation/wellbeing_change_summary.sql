@@ -1,7 +1,11 @@
 -- One row per delivery partner (and 'all') and wellbeing measure: participants with a baseline
--- and a follow-up, mean scores and change, and how many improved by a meaningful amount; for the
--- 'talking_therapies' measure, clinical cases at baseline, recovery and reliable improvement
--- (NHS Talking Therapies rules).
+-- and a follow-up, mean scores and change, and the statistic that applies to each measure:
+--   meaningful improvement  WEMWBS, SWEMWBS, PHQ-9, GAD-7 (their thresholds; not ONS4)
+--   reliable improvement    WEMWBS, PHQ-9, GAD-7 (reliable-change thresholds) and the
+--                           'talking_therapies' row (NHS Talking Therapies rules)
+--   cases, recovery         the 'talking_therapies' row only
+-- A statistic that does not apply to a measure is null (not 0). Means are null for the
+-- 'talking_therapies' row (two measures).
 with
 
 changes as (
@@ -19,16 +23,16 @@ select
     avg(baseline_score) as mean_baseline_score,
     avg(latest_score) as mean_latest_score,
     avg(score_change) as mean_score_change,
-    count(*) filter (where is_improved) as improved,
-    count(*) filter (where is_meaningful_improvement) as meaningfully_improved,
-    count(*) filter (where is_meaningful_deterioration) as meaningfully_deteriorated,
-    count(*) filter (where is_case_at_baseline) as cases_at_baseline,
-    count(*) filter (where is_recovered) as recovered,
-    count(*) filter (where is_reliably_improved) as reliably_improved,
-    count(*) filter (where is_reliably_recovered) as reliably_recovered,
-    {{ safe_ratio('count(*) filter (where is_meaningful_improvement)', 'count(*)') }} as meaningful_improvement_rate,
-    {{ safe_ratio('count(*) filter (where is_recovered)', 'count(*) filter (where is_case_at_baseline)') }}
-        as recovery_rate,
-    {{ safe_ratio('count(*) filter (where is_reliably_improved)', 'count(*)') }} as reliable_improvement_rate
+    {{ applicable_count('is_improved') }} as improved,
+    {{ applicable_count('is_meaningful_improvement') }} as meaningfully_improved,
+    {{ applicable_count('is_meaningful_deterioration') }} as meaningfully_deteriorated,
+    {{ applicable_count('is_case_at_baseline') }} as cases_at_baseline,
+    {{ applicable_count('is_recovered') }} as recovered,
+    {{ applicable_count('is_reliably_improved') }} as reliably_improved,
+    {{ applicable_count('is_reliably_deteriorated') }} as reliably_deteriorated,
+    {{ applicable_count('is_reliably_recovered') }} as reliably_recovered,
+    {{ safe_ratio(applicable_count('is_meaningful_improvement'), 'count(*)') }} as meaningful_improvement_rate,
+    {{ safe_ratio(applicable_count('is_recovered'), applicable_count('is_case_at_baseline')) }} as recovery_rate,
+    {{ safe_ratio(applicable_count('is_reliably_improved'), 'count(*)') }} as reliable_improvement_rate
 from changes
 group by grouping sets ((partner_id, measure), (measure))

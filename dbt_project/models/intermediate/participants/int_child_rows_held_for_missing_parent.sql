@@ -1,0 +1,49 @@
+-- One row per partner child record (start/did-not-start decision, activity, job start, leaver,
+-- wellbeing response) whose referral is not in the warehouse: its parent referral row was
+-- quarantined at ingest (or never sent). Such rows are held out of every intermediate model and
+-- mart (each joins its child rows to int_referrals_linked_to_participants with an inner join) and
+-- counted here, so a quarantined parent never breaks the nightly build and the marts say how much
+-- they leave out (mart: rows_held_for_missing_parent_by_partner_month). They join the marts on the
+-- night the partner resubmits the parent referral.
+{% set feeds = {
+    'starts': 'stg_vcse__starts',
+    'activities': 'stg_vcse__activities',
+    'job_starts': 'stg_vcse__job_starts',
+    'leavers': 'stg_vcse__leavers',
+    'wellbeing': 'stg_vcse__wellbeing_responses',
+} %}
+with
+
+referrals as (
+
+    select referral_key from {{ ref('int_referrals_linked_to_participants') }}
+
+),
+
+children as (
+
+    {% for feed, model in feeds.items() %}
+    select
+        '{{ feed }}' as feed,
+        partner_id,
+        referral_key,
+        file_id,
+        source_row_number,
+        reporting_period
+    from {{ ref(model) }}
+    {{ 'union all' if not loop.last }}
+    {% endfor %}
+
+)
+
+select
+    children.feed || ':' || children.file_id || ':' || children.source_row_number as held_row_key,
+    children.feed,
+    children.partner_id,
+    children.referral_key,
+    children.file_id,
+    children.source_row_number,
+    children.reporting_period
+from children
+left join referrals on children.referral_key = referrals.referral_key
+where referrals.referral_key is null
