@@ -30,7 +30,8 @@ from worklink.linkage.config import LinkageConfig
 
 MODEL_COLUMNS = [
     "unique_id", "first_name", "first_name_canonical", "surname", "surname_initial", "full_name", "dob",
-    "postcode", "sex", "nhs_number", "nino_stem", "birth_year", "postcode_district", "address_line", "house_number",
+    "postcode", "sex", "nhs_number", "nino_stem", "birth_year", "postcode_district", "postcode_sector",
+    "address_line", "house_number",
 ]
 COMPARISON_NAMES = ["first_name", "surname", "dob", "postcode", "address_line", "sex", "nhs_number", "nino_stem"]
 

@@ -288,6 +288,7 @@ def clean_records(raw: pd.DataFrame) -> pd.DataFrame:
     # blocking keys only (in memory, never written): birth year and postcode district
     out["birth_year"] = _by_unique(out["dob"], lambda v: v.str.slice(0, 4))
     out["postcode_district"] = _by_unique(out["postcode"], vault.postcode_district)
+    out["postcode_sector"] = _by_unique(out["postcode"], lambda v: v.str.slice(0, -2))  # "M14 5TQ" -> "M14 5"
     out["nhs_number"] = _by_unique(raw["nhs_number"], vault.clean_nhs_number)
     out["nino_stem"] = _by_unique(raw["nino"], vault.nino_stem)
     # the street line without its house number ("12a Acacia Avenue" -> "ACACIA AVE", house "12A"), so a
