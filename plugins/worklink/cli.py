@@ -519,7 +519,7 @@ def _summarise(url: str) -> None:
     for status, n, loaded, quarantined in files:
         click.echo(f"  {status:24} {n:5} files  {loaded or 0:9} rows loaded  {quarantined or 0:7} quarantined")
     click.echo(f"\nanalytics.referrals_by_partner_month: {mart[0]} rows, {mart[1]} referrals")
-    click.echo("Try:  psql \"$(.venv/bin/worklink db url)\" -c "
+    click.echo("Try:  .venv/bin/worklink psql -c "
                "'select * from analytics.referrals_by_partner_month order by 1 limit 12'")
 
 
