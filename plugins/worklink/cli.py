@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -421,6 +422,24 @@ def dbt(args: tuple[str, ...]) -> None:
     sys.exit(subprocess.call([_venv_bin("dbt"), *args], env=_subprocess_env(), cwd=load_settings().dbt_project_dir))
 
 
+# ------------------------------------------------------------------------------------ status
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document instead of text.")
+def status(as_json: bool) -> None:
+    """What the last night did: run state, failed tasks, each file's outcome, linkage, dbt, what to do.
+
+    Exit code 1 when the last night failed (or none has run), so a monitor can call it.
+    """
+    from worklink.orchestration.status import night_status, render
+    from worklink.platform.database import ensure_database
+
+    ensure_database()
+    result = night_status()
+    click.echo(json.dumps(result, indent=2, default=str) if as_json else render(result))
+    if not result["ok"] and not (result["night"] and result["night"]["state"] in ("running", "queued")):
+        sys.exit(1)
+
+
 # ----------------------------------------------------------------------------------- nightly
 def run_checked(args: list[str], cwd: Path | None = None, quiet: bool = False) -> None:
     started = time.monotonic()
@@ -435,6 +454,32 @@ def run_checked(args: list[str], cwd: Path | None = None, quiet: bool = False) -
             click.echo(proc.stdout[-8000:], err=True)
         raise click.ClickException(f"{' '.join(args[:3])} ... failed with exit code {proc.returncode}")
     click.echo(f"    done in {time.monotonic() - started:.1f}s", err=True)
+
+
+_TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+)")
+_TASK_END = re.compile(r"\[DAG TEST\] end task task_id=(\S+)")
+
+
+def run_streamed(args: list[str], log_path: Path) -> int:
+    """Run ``args``, keep everything it prints in ``log_path`` (600), and show task starts and ends."""
+    from worklink.platform.private_files import PRIVATE_UMASK, private_dir
+
+    private_dir(log_path.parent)
+    started: dict[str, float] = {}
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as log:
+        proc = subprocess.Popen(args, env=_subprocess_env(), text=True, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, umask=PRIVATE_UMASK)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            if match := _TASK_START.search(line):
+                started[match.group(1)] = time.monotonic()
+                click.echo(f"    started  {match.group(1)}", err=True)
+            elif match := _TASK_END.search(line):
+                took = time.monotonic() - started.get(match.group(1), time.monotonic())
+                click.echo(f"    finished {match.group(1)} ({took:.0f}s)", err=True)
+        return proc.wait()
 
 
 def prepare_airflow() -> None:
@@ -472,12 +517,16 @@ def nightly(participants: int, seed: int, regenerate: bool, logical_date: str) -
         generate(settings.sample_dir, seed=seed, participants=participants, defect_rate=0.0)
     prepare_airflow()
     _echo_step(f"airflow dags test worklink_nightly {logical_date}")
-    run_checked([_venv_bin("airflow"), "dags", "test", "worklink_nightly", logical_date], quiet=True)
+    log_path = settings.airflow_home / "logs" / "worklink-nightly" / f"{time.strftime('%Y%m%dT%H%M%S')}.log"
+    click.echo(f"    full output: {log_path}", err=True)
+    code = run_streamed([_venv_bin("airflow"), "dags", "test", "worklink_nightly", logical_date], log_path)
     failed = failed_tasks_of_last_run("worklink_nightly")
+    if code != 0 and not failed:
+        failed = [f"<airflow dags test exit code {code}>"]
     _summarise(url)
     if failed:
         raise click.ClickException(f"worklink_nightly finished with failed tasks: {', '.join(failed)} "
-                                   f"(logs under {settings.airflow_home / 'logs'})")
+                                   f"(output of this run: {log_path}; task logs: `worklink status`, Airflow UI)")
     click.echo(f"nightly run finished in {time.monotonic() - started:.0f}s", err=True)
 
 
@@ -508,6 +557,9 @@ def _summarise(url: str) -> None:
     from worklink.platform.database import libpq_url
 
     with psycopg.connect(libpq_url(url)) as conn:
+        if conn.execute("select to_regclass('analytics.referrals_by_partner_month')").fetchone()[0] is None:
+            click.echo("\nanalytics.referrals_by_partner_month was not built (see `worklink status`)")
+            return
         files = conn.execute(
             "select status, count(*), sum(rows_loaded), sum(rows_quarantined) from ingest.file_manifest "
             "group by status order by status"
@@ -519,7 +571,7 @@ def _summarise(url: str) -> None:
     for status, n, loaded, quarantined in files:
         click.echo(f"  {status:24} {n:5} files  {loaded or 0:9} rows loaded  {quarantined or 0:7} quarantined")
     click.echo(f"\nanalytics.referrals_by_partner_month: {mart[0]} rows, {mart[1]} referrals")
-    click.echo("Try:  psql \"$(.venv/bin/worklink db url)\" -c "
+    click.echo("Try:  .venv/bin/worklink psql -c "
                "'select * from analytics.referrals_by_partner_month order by 1 limit 12'")
 
 

@@ -28,7 +28,8 @@ def test_every_dag_has_owner_tags_and_retries(dagbag):
         assert dag.tags, f"{dag_id} has no tags"
         for task in dag.tasks:
             assert task.owner and task.owner != "airflow", f"{dag_id}.{task.task_id} has no owner"
-            assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
+            if task.task_id != "night_outcome":  # a verdict on the night: retrying would only repeat it
+                assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
 
 
 def test_nightly_ingests_every_partner_before_dbt(dagbag):

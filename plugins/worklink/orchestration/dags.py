@@ -12,6 +12,7 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Asset, task, task_group
 
 from worklink.contracts import Contract, load_contracts
+from worklink.orchestration.night import DAGRUN_TIMEOUT, TASK_TIMEOUT, night_outcome_task
 from worklink.settings import load_settings
 
 PLATFORM_OWNER = "worklink-data-engineering"
@@ -22,6 +23,7 @@ DEFAULT_ARGS = {
     "owner": PLATFORM_OWNER,
     "retries": 1,
     "retry_delay": timedelta(minutes=2),
+    "execution_timeout": TASK_TIMEOUT,
 }
 
 
@@ -146,6 +148,7 @@ def build_nightly_dag(contracts: list[Contract] | None = None) -> DAG:
         start_date=datetime(2024, 10, 1),
         catchup=False,
         max_active_runs=1,
+        dagrun_timeout=DAGRUN_TIMEOUT,
         default_args=DEFAULT_ARGS,
         tags=["worklink", "nightly", "ingest", "dbt"],
         doc_md=__doc__,
@@ -155,7 +158,10 @@ def build_nightly_dag(contracts: list[Contract] | None = None) -> DAG:
         ingests_finished = EmptyOperator(task_id="ingests_finished", trigger_rule="all_done")
         build = dbt_task_group()
         groups >> ingests_finished >> link_participants() >> build
-        ingests_finished >> check_deliveries()
+        deliveries = check_deliveries()
+        ingests_finished >> deliveries
+        # The run's state: failed when any ingest, alert, linkage or dbt task failed (worklink.orchestration.night).
+        [build, deliveries] >> night_outcome_task()
     return dag
 
 
@@ -172,6 +178,7 @@ def build_partner_dags(contracts: list[Contract] | None = None) -> dict[str, DAG
             start_date=datetime(2024, 10, 1),
             catchup=False,
             max_active_runs=1,
+            dagrun_timeout=DAGRUN_TIMEOUT,
             default_args={**DEFAULT_ARGS, "owner": partner.owner},
             tags=["worklink", "partner", partner.kind, partner.programme],
         ) as dag:
