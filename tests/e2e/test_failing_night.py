@@ -48,6 +48,7 @@ def failing_night(module_db, tmp_path_factory):
     try:
         env = {**os.environ, "WORKLINK_LANDING_DIR": str(sample / "landing"),
                "DBT_TARGET": "no_such_target",  # the deliberate fault: dbt cannot find its target
+               "WORKLINK_TASK_RETRY_DELAY_SECONDS": "1",  # the retry still happens, without the wait
                "WORKLINK_ENGINEER_EMAILS": "data-engineers@example.org",
                "AIRFLOW_CONN_WORKLINK_SMTP":
                    f"smtp://127.0.0.1:{controller.port}?disable_ssl=true&disable_tls=true&timeout=10"}

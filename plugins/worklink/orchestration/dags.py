@@ -6,6 +6,7 @@ its task, and nothing here touches the database until a task runs.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 
 from airflow.providers.standard.operators.empty import EmptyOperator
@@ -22,7 +23,8 @@ WAREHOUSE_RAW = Asset(name="worklink_raw_rows", uri="x-worklink://warehouse/raw"
 DEFAULT_ARGS = {
     "owner": PLATFORM_OWNER,
     "retries": 1,
-    "retry_delay": timedelta(minutes=2),
+    # A failed task is tried once more after this (WORKLINK_TASK_RETRY_DELAY_SECONDS; tests shorten it).
+    "retry_delay": timedelta(seconds=int(os.environ.get("WORKLINK_TASK_RETRY_DELAY_SECONDS", "120"))),
     "execution_timeout": TASK_TIMEOUT,
 }
 
