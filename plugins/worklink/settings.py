@@ -29,8 +29,9 @@ class Settings:
     # first ingest run): a history loaded on the first night was not late, the platform simply
     # was not there. Set it when the platform takes over feeds that were already being sent.
     deliveries_watched_from: str | None = None
-    # Where platform alerts to the data engineers go (late and missing feeds, held files, errors).
-    engineer_email: str = "worklink-data-engineering@worklink.invalid"
+    # Where platform alerts to the data engineers go (failed nights, late and missing feeds, held
+    # files, errors): WORKLINK_ENGINEER_EMAILS, comma-separated; none set -> the log only.
+    engineer_emails: tuple[str, ...] = ()
 
     @property
     def dbt_project_dir(self) -> Path:
@@ -78,5 +79,5 @@ def load_settings() -> Settings:
         landing_dir=Path(env.get("WORKLINK_LANDING_DIR", sample_dir / "landing")).resolve(),
         sample_dir=sample_dir,
         deliveries_watched_from=env.get("WORKLINK_DELIVERIES_WATCHED_FROM") or None,
-        engineer_email=env.get("WORKLINK_ENGINEER_EMAIL") or "worklink-data-engineering@worklink.invalid",
+        engineer_emails=tuple(a.strip() for a in env.get("WORKLINK_ENGINEER_EMAILS", "").split(",") if a.strip()),
     )

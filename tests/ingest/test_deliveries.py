@@ -84,7 +84,7 @@ def test_a_late_feed_is_alerted_once_to_engineers_and_partner(referrals_july, sm
     from worklink.alerts.delivery import alert_late_and_missing
 
     _, contract, _ = referrals_july
-    monkeypatch.setenv("WORKLINK_ENGINEER_EMAIL", "oncall@platform.example")
+    monkeypatch.setenv("WORKLINK_ENGINEER_EMAILS", "oncall@platform.example")
     told = alert_late_and_missing([contract])
     assert ("2025-07", "late") in {(p.period, p.kind) for p in told}
     recipients = sorted(r for r, _ in smtp.messages)
@@ -118,7 +118,7 @@ def test_engineers_hear_of_held_files(module_db, tmp_path, monkeypatch, smtp):
     """Two rows, then the same month with headings only: held, and the engineers get one email."""
     from worklink.alerts.delivery import tell_engineers_about
 
-    monkeypatch.setenv("WORKLINK_ENGINEER_EMAIL", "oncall@platform.example")
+    monkeypatch.setenv("WORKLINK_ENGINEER_EMAILS", "oncall@platform.example")
     landing = tmp_path / "landing"
     folder = landing / "wythenshawe_wellbeing" / "referrals"
     folder.mkdir(parents=True)

@@ -149,14 +149,14 @@ def alert_late_and_missing(contracts: list[Contract] | None = None, database_url
         for problem in problems:
             by_partner.setdefault(problem.partner_id, []).append(problem)
         mail = _smtp_configured(smtp_conn_id)
-        letters = [([settings.engineer_email], f"[worklink] {len(problems)} deliveries late or missing", problems)]
+        letters = [(list(settings.engineer_emails), f"[worklink] {len(problems)} deliveries late or missing", problems)]
         for partner_id, own in sorted(by_partner.items()):
             partner = next(c.partner for c in contracts if c.partner.id == partner_id)
             letters.append(([c.email for c in partner.dq_contacts],
                             f"[worklink] {partner.name}: {len(own)} monthly files late or missing", own))
         for recipients, subject, own in letters:
             body = "<p>" + "</p><p>".join(html.escape(p.describe()) for p in own) + "</p>"
-            if mail:
+            if mail and recipients:
                 send_mail(recipients, subject, body, smtp_conn_id)
             else:
                 log.warning("%s (SMTP not configured): %s", subject, "; ".join(p.describe() for p in own))
@@ -181,8 +181,8 @@ def tell_engineers_about(results: list, partner_id: str, smtp_conn_id: str = SMT
     lines = [f"{html.escape(Path(r.file).name)} (file {r.file_id}): {r.status} - {ENGINEER_STATUSES[r.status]}"
              for r in flagged]
     subject = f"[worklink] {partner_id}: {len(flagged)} file(s) need an engineer"
-    if _smtp_configured(smtp_conn_id):
-        send_mail([settings.engineer_email], subject, "<p>" + "</p><p>".join(lines) + "</p>", smtp_conn_id)
+    if _smtp_configured(smtp_conn_id) and settings.engineer_emails:
+        send_mail(list(settings.engineer_emails), subject, "<p>" + "</p><p>".join(lines) + "</p>", smtp_conn_id)
     else:
         log.warning("%s (SMTP not configured): %s", subject, "; ".join(lines))
     return flagged

@@ -12,18 +12,21 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
+from worklink.settings import load_settings
+
 #: Every task of the nightly gets this unless it says otherwise; a hung task fails, it never waits forever.
 TASK_TIMEOUT = timedelta(hours=2)
 #: The whole night: the next night starts at 02:00, so a run must be over well before.
 DAGRUN_TIMEOUT = timedelta(hours=6)
 SMTP_CONN_ID = "worklink_smtp"
-CRITICAL_SUFFIXES = (".ingest", ".alert", "link_participants", "dbt_build.nightly", "dbt_build.source_freshness")
+CRITICAL_SUFFIXES = (".ingest", ".alert", "check_deliveries", "link_participants", "dbt_build.nightly",
+                     "dbt_build.source_freshness")
 FAILED_STATES = {"failed", "upstream_failed"}
 
 
 def engineer_recipients() -> list[str]:
     """The data engineers to tell, from ``WORKLINK_ENGINEER_EMAILS`` (comma-separated)."""
-    return [a.strip() for a in os.environ.get("WORKLINK_ENGINEER_EMAILS", "").split(",") if a.strip()]
+    return list(load_settings().engineer_emails)
 
 
 def summarise_states(states: dict[str, str | None]) -> tuple[list[str], str]:
