@@ -215,9 +215,14 @@ def hostile(module_db, tmp_path_factory):
     (landing / "ancoats_trust" / "referrals" / "ACT_referrals_2026-02.xlsx").symlink_to(secrets_file)
     expected["ancoats_trust/referrals/ACT_referrals_2026-02.xlsx"] = dict(status="refused", rule="landing_symlink")
 
-    # a file listed for ingestion that is gone by the time it is opened; the next one still loads
+    # a misspelt workbook name: kept, recorded unmatched, with the feed it resembles
+    put("ancoats_trust", "ACT_refferals_2025-07.xlsx", xlsx_bytes(c, [planted]),
+        status="unmatched", rule="file_name_mismatch")
+    # files listed for ingestion that are gone by the time they are opened; the others still load
     vanished = landing / "ancoats_trust" / "referrals" / "ACT_referrals_2026-03.xlsx"
     expected["ancoats_trust/referrals/ACT_referrals_2026-03.xlsx"] = dict(status="refused", rule="file_vanished")
+    vanished_csv = landing / "mossside_carers" / "referrals" / "MSCN_referrals_2026-11.csv"
+    expected["mossside_carers/referrals/MSCN_referrals_2026-11.csv"] = dict(status="refused", rule="file_vanished")
 
     logger = logging.getLogger()
     records: list[str] = []
@@ -232,7 +237,7 @@ def hostile(module_db, tmp_path_factory):
     old_level = logger.level
     logger.setLevel(logging.DEBUG)
     try:
-        results = ingest_paths([landing, vanished], settings=load_settings(), contracts=load_contracts(),
+        results = ingest_paths([landing, vanished, vanished_csv], settings=load_settings(), contracts=load_contracts(),
                                run_label="hostile-run")
     finally:
         logger.removeHandler(handler)
