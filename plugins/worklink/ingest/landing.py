@@ -89,9 +89,7 @@ def scan(root: Path) -> Iterator[LandingEntry]:
             continue
         path = Path(entry.path)
         if entry.is_symlink():
-            yield LandingEntry(path, LandingRefused(
-                "landing_symlink", f"{entry.name} is a symbolic link; links are never followed: "
-                                   "deliver the file itself"))
+            yield LandingEntry(path, symlink_refusal(path))
         elif entry.is_dir(follow_symlinks=False):
             yield from scan(path)
         elif entry.is_file(follow_symlinks=False):
@@ -100,13 +98,19 @@ def scan(root: Path) -> Iterator[LandingEntry]:
             yield LandingEntry(path, _refusal_for(path))
 
 
+def symlink_refusal(path: Path) -> LandingRefused:
+    """The one refusal for a link in the landing folder (to a file or a folder)."""
+    return LandingRefused("landing_symlink", f"{path.name} is a symbolic link; links are never followed: "
+                                             "deliver the file itself")
+
+
 def _refusal_for(path: Path) -> LandingRefused:
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
         return LandingRefused("file_vanished", f"{path.name} disappeared before it could be read")
     if stat.S_ISLNK(mode):
-        return LandingRefused("landing_symlink", f"{path.name} is a symbolic link; links are never followed")
+        return symlink_refusal(path)
     kind = ("a pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
             else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
     return LandingRefused("landing_not_a_file", f"{path.name} is {kind}, not a delivered file")
@@ -148,8 +152,7 @@ def open_landed(path: Path, root: Path, max_bytes: int, spool_dir: Path | None =
         raise LandingRefused("file_vanished", f"{path.name} disappeared before it could be read") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise LandingRefused("landing_symlink", f"{path.name} is a symbolic link; links are never "
-                                                    "followed: deliver the file itself") from None
+            raise symlink_refusal(path) from None
         raise LandingRefused("file_unreadable", f"{path.name} could not be opened ({errno.errorcode.get(exc.errno, 'error')})"
                              ) from None
     with os.fdopen(fd, "rb") as handle:

@@ -63,6 +63,9 @@ begin
 end $$;
 drop index if exists ingest.file_manifest_sha256_once;
 create index if not exists file_manifest_run on ingest.file_manifest (ingest_run, partner_id);
+-- The first ingest is when deliveries started being watched (lateness is judged from then); read on
+-- every insert, so an index keeps it one lookup however long the manifest grows.
+create index if not exists file_manifest_processed_at on ingest.file_manifest (processed_at);
 -- One received copy of any content per period: a re-delivered identical file can only be a
 -- duplicate (or the reinstatement of a superseded version). (The loader also treats identical
 -- content with data rows as a duplicate across periods; header-only "nothing this month" files are

@@ -18,7 +18,14 @@ from pathlib import Path
 import psycopg
 
 from worklink.contracts import Contract, contract_for_file, load_contracts
-from worklink.ingest.landing import LandedFile, LandingEntry, LandingRefused, open_landed, scan
+from worklink.ingest.landing import (
+    LandedFile,
+    LandingEntry,
+    LandingRefused,
+    open_landed,
+    scan,
+    symlink_refusal,
+)
 from worklink.ingest.loader import (
     PERIOD_FORMAT,
     FileIssue,
@@ -54,9 +61,7 @@ def _entries(paths: Iterable[Path], landing_dir: Path) -> list[LandingEntry]:
         if given.is_dir() and not given.is_symlink():
             entries.extend(scan(given))
         elif given.is_symlink():
-            entries.append(LandingEntry(given, LandingRefused(
-                "landing_symlink", f"{given.name} is a symbolic link; links are never followed: "
-                                   "deliver the file itself")))
+            entries.append(LandingEntry(given, symlink_refusal(given)))
         else:
             entries.append(LandingEntry(given))
     return entries
