@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import email
 import os
-import socket
 from datetime import UTC, datetime
-from email import policy
 
 import psycopg
 import pytest
-from aiosmtpd.controller import Controller
+from local_smtp import local_smtp
 from worklink.contracts import load_contracts
 from worklink.ingest.service import ingest_paths
 
@@ -20,27 +17,11 @@ HEADER = ("referral_id,first_name,last_name,date_of_birth,sex,ethnicity,postcode
 ROW = "D-1,Ann,Smith,1980-01-02,F,,M22 5RT,,,,,2025-07-03,gp,carer,mental_health,20,inactive_other,,Y,"
 
 
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook name
-        self.messages.append((list(envelope.rcpt_tos),
-                              email.message_from_bytes(envelope.content, policy=policy.default)))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp(monkeypatch):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("AIRFLOW_CONN_WORKLINK_SMTP", f"smtp://127.0.0.1:{port}?disable_ssl=true&disable_tls=true")
-    yield inbox
-    controller.stop()
+    with local_smtp() as inbox:
+        monkeypatch.setenv("AIRFLOW_CONN_WORKLINK_SMTP", inbox.url)
+        yield inbox
 
 
 @pytest.fixture

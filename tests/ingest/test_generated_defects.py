@@ -8,17 +8,13 @@ of anyone else's.
 
 from __future__ import annotations
 
-import email
 import os
-import socket
-import time
 from collections import defaultdict
-from email import policy
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from aiosmtpd.controller import Controller
+from local_smtp import local_smtp
 from worklink.alerts.delivery import alert_partner
 from worklink.alerts.partner_report import spreadsheet_safe
 from worklink.contracts import load_contracts
@@ -44,33 +40,14 @@ FILE_RULE = {
 }
 
 
-class Inbox:
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-        self.recipients: list[list[str]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook name
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        self.recipients.append(list(envelope.rcpt_tos))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def smtp_server():
-    inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    os.environ["AIRFLOW_CONN_WORKLINK_SMTP"] = f"smtp://127.0.0.1:{port}?disable_ssl=true&disable_tls=true"
-    yield inbox
-    controller.stop()
-    os.environ.pop("AIRFLOW_CONN_WORKLINK_SMTP", None)
+    with local_smtp() as inbox:
+        os.environ["AIRFLOW_CONN_WORKLINK_SMTP"] = inbox.url
+        try:
+            yield inbox
+        finally:
+            os.environ.pop("AIRFLOW_CONN_WORKLINK_SMTP", None)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +66,7 @@ def ingested(module_db, tmp_path_factory, smtp_server):
             if r.file_id is not None and r.status != "duplicate":
                 by_partner[r.partner].append(r.file_id)
         outcomes = {p: alert_partner(p, ids, contracts) for p, ids in by_partner.items()}
-        time.sleep(0.3)  # let the SMTP server finish handing over the last message
+        smtp_server.settle()
     finally:
         os.environ.pop("WORKLINK_LANDING_DIR", None)
     defects = pd.read_csv(out / "_truth" / "defects.csv", dtype=str, keep_default_na=False)
@@ -188,7 +165,7 @@ def test_each_partner_alert_holds_its_own_problems_only(ingested):
     assert partners_with_defects <= {p for p, o in outcomes.items() if o is not None}
     assert len(inbox.messages) == sum(o is not None for o in outcomes.values())
 
-    for message, rcpts in zip(inbox.messages, inbox.recipients, strict=True):
+    for rcpts, message in inbox.messages:
         partner = next(p for p in partner_of.values() if p.name in message["Subject"])
         assert rcpts == [c.email for c in partner.dq_contacts]
         body = _text_of(message)
