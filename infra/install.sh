@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything worklink needs into .venv (idempotent; fast when already installed).
 #   - uv (into .worklink/tools, not the system Python) and the locked environment from uv.lock,
-#     byte-code compiled (see ../shared/stack-notes.md: no .pyc costs 2-3 s per process start);
+#     byte-code compiled (without .pyc files every Airflow/dbt process start costs 2-3 s more);
 #   - PostgreSQL server binaries for the embedded warehouse, from Debian's packages, when missing
 #     and no WORKLINK_DATABASE_URL is set.
 set -euo pipefail

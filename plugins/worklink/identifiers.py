@@ -4,7 +4,7 @@ Scalar functions accept anything (``None``, numbers, NaN, strings with spaces or
 The ``*_mask`` functions are the vectorised equivalents for pandas Series: they return a boolean Series
 aligned on the input index (missing values -> False) and are fast enough for millions of rows.
 
-Rules (see docs/domain-notes section 6.1):
+Rules (NHS number: NHS Digital's modulus-11 check; NINo: HMRC National Insurance Manual NIM39110):
 
 * **NHS number**: 10 digits once spaces/hyphens are removed. The 10th digit is a modulus-11 check digit:
   multiply digits 1-9 by weights 10..2, sum, ``11 - (sum mod 11)``; a result of 11 means check digit 0,

@@ -2,7 +2,7 @@
 
 Tokens let every layer outside the ``identity`` schema join one person's records
 without holding the identifier. Practice follows the NHS De-ID / DSCRO and
-OpenPseudonymiser pattern (``../shared/domain-notes.md`` section 6.2): a secret key
+OpenPseudonymiser pattern (https://digital.nhs.uk/services/de-id): a secret key
 held apart from the data, separate keys per identifier type (derived here from one
 master key), and no identifying characters in the token.
 
