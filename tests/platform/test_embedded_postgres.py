@@ -76,3 +76,23 @@ def test_an_ordinary_user_runs_its_own_server():
     finally:
         _as_ordinary_user(["stop"], state)
         shutil.rmtree(state, ignore_errors=True)
+
+
+def test_three_processes_starting_a_new_server_at_once_share_one():
+    """Parallel Airflow tasks (or test workers) may all find no server and start it: one initialises
+    and starts it, the others wait on the lock and find it running; all get the same URL."""
+    state = Path(tempfile.mkdtemp(prefix="worklink-race-", dir="/tmp"))
+    paths = [str(REPO_ROOT / "plugins"), sysconfig.get_paths()["purelib"]]
+    command = [sys.executable, "-c", f"import sys; sys.path[:0] = {paths!r}\n" + SCRIPT, str(state)]
+    try:
+        starters = [subprocess.Popen([*command, "start"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True) for _ in range(3)]
+        results = [(p.wait(timeout=180), *p.communicate()) for p in starters]
+        assert [code for code, _, _ in results] == [0, 0, 0], [err[-600:] for _, _, err in results]
+        urls = {out.strip().splitlines()[-1] for _, out, _ in results}
+        assert len(urls) == 1
+        psql = subprocess.run(["psql", urls.pop(), "-tAc", "select 1"], capture_output=True, text=True)
+        assert psql.stdout.strip() == "1", psql.stderr
+    finally:
+        subprocess.run([*command, "stop"], capture_output=True, timeout=120)
+        shutil.rmtree(state, ignore_errors=True)

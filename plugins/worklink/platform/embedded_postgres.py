@@ -14,6 +14,7 @@ kept in ``.worklink/secrets/pg_password`` (600 in a 700 folder).
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import os
 import pwd
@@ -207,7 +208,20 @@ class EmbeddedPostgres:
         (self.root / "port").write_text(str(port))
 
     def start(self, timeout_s: int = 60) -> None:
-        """Start the server (initialising it first if needed); a no-op when it already runs."""
+        """Start the server (initialising it first if needed); a no-op when it already runs.
+
+        Processes that start it at the same moment (parallel Airflow tasks, test workers, two
+        terminals) take turns on a lock file, so one initialises and starts it and the others find
+        it running."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".start.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                self._start_locked(timeout_s)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _start_locked(self, timeout_s: int) -> None:
         if not self.is_initialised():
             self.init()
         if self.is_running():
