@@ -19,15 +19,18 @@ role or rotated it.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 from psycopg import sql
 
-from worklink.platform.private_files import write_private_text
+from worklink.platform.private_files import private_dir, write_private_text
 from worklink.settings import load_settings
 
 LOADER, EVALUATOR, PUBLIC = "worklink_loader", "worklink_evaluator", "worklink_public"
@@ -77,8 +80,41 @@ def role_password(role: str) -> str:
     return stored[role]
 
 
+@contextmanager
+def _creating_roles() -> Iterator[None]:
+    """Processes of one checkout create roles one at a time (a lock file beside roles.json), so the
+    password stored is always the one the role was created with."""
+    folder = private_dir(_store_path().parent)
+    with open(folder / ".roles.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def _new_password(role: str) -> str:
     return os.environ.get(f"{role.upper()}_PASSWORD") or secrets.token_urlsafe(18)
+
+
+def _create_role(conn: psycopg.Connection, role: str) -> None:
+    if conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone():
+        return  # made by another process of this checkout while we waited for the lock
+    password = _new_password(role)
+    # Stored first: a role created with a password nobody kept would be unusable.
+    if not os.environ.get(f"{role.upper()}_PASSWORD"):
+        _store(role, password)
+    try:
+        with conn.transaction():
+            conn.execute(sql.SQL("create role {} with login password {}").format(
+                sql.Identifier(role), sql.Literal(password)))
+    except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+        # Another checkout on the same server created it at the same moment: the role is theirs,
+        # with their password (`worklink db rotate-passwords` gives this checkout one).
+        if not os.environ.get(f"{role.upper()}_PASSWORD"):
+            stored = _stored()
+            stored.pop(role, None)
+            write_private_text(_store_path(), json.dumps(stored, indent=2))
 
 
 def ensure_roles(conn: psycopg.Connection) -> None:
@@ -86,16 +122,12 @@ def ensure_roles(conn: psycopg.Connection) -> None:
 
     A role that already exists keeps its password, whoever created it.
     """
-    for role in ROLES:
-        exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
-        if exists:
-            continue
-        password = _new_password(role)
-        # Stored first: a role created with a password nobody kept would be unusable.
-        if not os.environ.get(f"{role.upper()}_PASSWORD"):
-            _store(role, password)
-        conn.execute(sql.SQL("create role {} with login password {}").format(
-            sql.Identifier(role), sql.Literal(password)))
+    missing = [role for role in ROLES
+               if not conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()]
+    if missing:
+        with _creating_roles():
+            for role in missing:
+                _create_role(conn, role)
     revoke_connect_on_other_databases(conn)
     database = conn.info.dbname
     for schema in ALL_SCHEMAS:
