@@ -70,7 +70,7 @@ def dbt_env(env: dict[str, str]) -> dict[str, str]:
     """The environment `worklink dbt` gives dbt (profile variables for this database), computed once.
 
     The builds are timed as `dbt ...` itself, not through the `worklink dbt` wrapper, whose own
-    Python start (2-3 s here) the nightly DAG never pays: Cosmos runs dbt inside the Airflow task.
+    Python start (2-3 s here) the nightly DAG's dbt task does not pay either.
     """
     code = "import json; from worklink.platform.database import runtime_env; print(json.dumps(runtime_env()))"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout

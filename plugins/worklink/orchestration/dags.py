@@ -108,8 +108,8 @@ def dbt_task_group():
 
     nightly: one task, one dbt process: `dbt build` of what the night's new files, the linkage or
     changed code affect, against the previous successful night's state (everything on the first
-    night). It replaced a Cosmos task group of one task per model (each `dbt build --select <model>`
-    paying dbt's start-up, every model rebuilt every night). The price: a failure is one task's
+    night). One task per model would pay dbt's start-up per model and could not select by the
+    night's loads or the previous night's state. The price: a failure is one task's
     failure, with dbt's log naming the node, and a retry re-runs the whole selection (idempotent:
     tables are rebuilt, the incremental model deletes before it inserts).
 
