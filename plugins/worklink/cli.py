@@ -335,6 +335,71 @@ def contracts_build_suites() -> None:
         click.echo(f"wrote {write_suite(contract, settings.expectations_dir).relative_to(settings.repo_root)}")
 
 
+@contracts.command("template")
+@click.argument("partner")
+@click.argument("feed")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="File to write (.xlsx or .csv, as the feed is agreed); default: the name the feed "
+                   "expects for the period, in the current folder.")
+@click.option("--period", default=None, metavar="YYYY-MM", help="Period of the example row (default: last month).")
+def contracts_template(partner: str, feed: str, out: Path | None, period: str | None) -> None:
+    """Write a template for PARTNER's FEED: its own headers, an example row, the date format, and
+    (in a workbook) drop-down lists for coded columns and a guide sheet.
+
+    \b
+    Example:
+      worklink contracts template ancoats_trust referrals --out ACT_referrals_2025-09.xlsx --period 2025-09
+    """
+    from worklink.contracts import load_contracts
+    from worklink.feed_templates import default_period, template_name, write_template
+
+    matching = [c for c in load_contracts() if c.partner.id == partner and c.feed == feed]
+    if not matching:
+        raise click.UsageError(f"no contract for partner {partner!r} and feed {feed!r} (see `worklink contracts check`)")
+    contract = matching[0]
+    if period is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        raise click.BadParameter("give the period as YYYY-MM", param_hint="--period")
+    period = period or default_period(contract)
+    try:
+        path = write_template(contract, out or Path(template_name(contract, period)), period)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"wrote {path} (check it with: worklink check {path} --partner {partner})")
+
+
+# ------------------------------------------------------------------------------------- check
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--partner", default=None, help="The partner sending the file (default: found from the file name).")
+@click.option("--feed", default=None, help="The feed (default: found from the file name).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document instead of text.")
+def check(file: Path, partner: str | None, feed: str | None, as_json: bool) -> None:
+    """Apply the nightly's checks to FILE without loading it: the file's result first, then each
+    row's problems (row numbers as the spreadsheet shows them, the file's own column headers).
+
+    Nothing is written to the warehouse. Exit code 1 when the file would be rejected, 2 when no
+    feed matches it.
+
+    \b
+    Example:
+      worklink check ACT_referrals_2025-09.xlsx --partner ancoats_trust
+    """
+    from worklink.contracts import load_contracts
+    from worklink.ingest.precheck import check_file, contract_for_name, render
+
+    contracts = load_contracts()
+    contract = contract_for_name(file, contracts, partner, feed)
+    if contract is None:
+        known = sorted({c.file.pattern for c in contracts if partner is None or c.partner.id == partner})
+        click.echo(f"{file.name}: no feed agreement matches this file name"
+                   + (f" for partner {partner}" if partner else "") + f"; expected one of: {', '.join(known)}",
+                   err=True)
+        sys.exit(2)
+    report = check_file(file, contract, load_settings().expectations_dir)
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render(report))
+    sys.exit(1 if report.rejected else 0)
+
+
 # ------------------------------------------------------------------------------------ ingest
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))

@@ -546,7 +546,7 @@ def _insert_manifest(conn, result: IngestResult, contract: Contract, landed: Lan
     return row[0]
 
 
-def _bad_row_issues(bad: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+def bad_row_issues(bad: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     """Issue records for rows the reader held back: structural faults name the row, cell faults
     the partner's own heading (always with their rule, never the content)."""
     labels = {c.name: c.source for c in contract.columns}
@@ -660,7 +660,7 @@ def _load(conn, result: IngestResult, contract: Contract, landed: LandedFile, ar
 
     issues = checked.issues
     if len(bad):
-        issues = pd.concat([issues, _bad_row_issues(bad, contract)], ignore_index=True)
+        issues = pd.concat([issues, bad_row_issues(bad, contract)], ignore_index=True)
     if contract.cross_feed_order:
         extra = cross_feed_order_issues(prepared, contract, _earliest_dates(conn, contract.partner.id))
         if extra is not None:
