@@ -480,11 +480,29 @@ def airflow(args: tuple[str, ...]) -> None:
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def dbt(args: tuple[str, ...]) -> None:
-    """Run dbt in dbt_project/ against worklink's database, e.g. `worklink dbt build`."""
+    """Run dbt in dbt_project/ against worklink's database, e.g. `worklink dbt build`.
+
+    `worklink dbt docs serve` listens on 127.0.0.1:8580 unless --port/--host are given (dbt's own
+    default, 8080, is Airflow's)."""
     from worklink.platform.database import ensure_database
 
     ensure_database()
-    sys.exit(subprocess.call([_venv_bin("dbt"), *args], env=_subprocess_env(), cwd=load_settings().dbt_project_dir))
+    sys.exit(subprocess.call([_venv_bin("dbt"), *dbt_arguments(args)], env=_subprocess_env(),
+                             cwd=load_settings().dbt_project_dir))
+
+
+DBT_DOCS_PORT = 8580
+
+
+def dbt_arguments(args: tuple[str, ...]) -> list[str]:
+    """dbt's arguments, with a port and host for `docs serve` that do not clash with Airflow's UI."""
+    args = list(args)
+    if args[:2] == ["docs", "serve"]:
+        if not any(a == "--port" or a.startswith("--port=") for a in args):
+            args += ["--port", str(DBT_DOCS_PORT)]
+        if not any(a == "--host" or a.startswith("--host=") for a in args):
+            args += ["--host", "127.0.0.1"]
+    return args
 
 
 # ------------------------------------------------------------------------------------ status
