@@ -13,13 +13,15 @@ import json
 from pathlib import Path
 
 from worklink.contracts import Contract, load_code_lists
+from worklink.identifiers import NINO_PATTERN, POSTCODE_PATTERN
 
-# Formats checked by regular expression after normalisation (upper case, spaces removed).
+# Formats checked by regular expression after normalisation (upper case; NHS numbers and NINos without
+# spaces, postcodes as "OUTWARD INWARD"): the same patterns ingestion's checks and linkage's cleaning
+# use (worklink.identifiers), so the three can never disagree. The NHS number's check digit and the
+# temporary-NINo rule are applied by ingestion's checks beside the suite.
 NHS_NUMBER_FORMAT = r"^\d{10}$"
-# Prefix rules from HMRC NIM39110: first letter not D F I Q U V, second not D F I O Q U V,
-# prefixes BG GB KN NK NT TN ZZ never allocated (TN = temporary, counted as missing).
-NI_NUMBER_FORMAT = r"^(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]?$"
-POSTCODE_FORMAT = r"^(?:GIR 0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? \d[ABD-HJLNP-UW-Z]{2})$"
+NI_NUMBER_FORMAT = rf"^{NINO_PATTERN}$"
+POSTCODE_FORMAT = rf"^{POSTCODE_PATTERN}$"
 
 RULE_REGEX = {"nhs_number": NHS_NUMBER_FORMAT, "ni_number": NI_NUMBER_FORMAT, "postcode": POSTCODE_FORMAT}
 
