@@ -299,6 +299,7 @@ def psql(role: str | None, database: str | None, airflow_db: bool, args: tuple[s
 # at the top, so `worklink --help` stays instant.
 from worklink.identity.cli import identity_command  # noqa: E402
 from worklink.linkage.cli import link_command  # noqa: E402
+from worklink.platform.archive_cli import archive_command  # noqa: E402
 from worklink.report.cli import report_command  # noqa: E402
 from worklink.synth.cli import generate_command  # noqa: E402
 
@@ -306,6 +307,7 @@ main.add_command(generate_command, name="generate")
 main.add_command(link_command, name="link")
 main.add_command(identity_command, name="identity")
 main.add_command(report_command, name="report")
+main.add_command(archive_command, name="archive")
 
 
 # --------------------------------------------------------------------------------- contracts

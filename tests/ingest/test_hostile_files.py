@@ -20,6 +20,7 @@ import openpyxl
 import pytest
 from worklink.contracts import Contract, load_contracts
 from worklink.ingest.service import ingest_paths, partner_landing_files
+from worklink.platform.sealed_files import read_sealed
 from worklink.settings import load_settings
 
 # Identifiers planted in the rows that go wrong: none of these may leave the identity schema.
@@ -291,7 +292,7 @@ def test_every_entry_is_recorded_accounted_for_and_kept(hostile, db):
 
 
 def test_nothing_outside_landing_was_loaded_or_archived(hostile, db):
-    archived = [p.read_bytes() for p in load_settings().archive_dir.rglob("*") if p.is_file()]
+    archived = [read_sealed(p) for p in load_settings().archive_dir.rglob("*") if p.is_file() and not p.name.startswith(".")]
     assert not any(SECRET.encode() in content for content in archived)
     loaded = db.execute("""select count(*) from raw.vcse_referrals r join ingest.file_manifest m
                             on m.file_id = r._file_id where m.file_name like '%%2026-07%%'""").fetchone()[0]

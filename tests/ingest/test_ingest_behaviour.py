@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from worklink.contracts import load_contracts
 from worklink.ingest.service import ingest_paths
+from worklink.platform.sealed_files import read_sealed
 from worklink.settings import load_settings
 
 HEADER = ("referral_id,first_name,last_name,date_of_birth,sex,ethnicity,postcode,phone,email,nhs_number,"
@@ -142,7 +143,7 @@ def test_file_level_problems_reject_the_file_and_keep_it(landing, db, name, cont
     row = db.execute("select status, rejection_rule, archive_path from ingest.file_manifest where file_id = %s",
                      (result.file_id,)).fetchone()
     assert row[:2] == ("rejected", rule)
-    assert Path(row[2]).read_bytes() == content
+    assert read_sealed(Path(row[2])) == content
     assert raw_rows(db, result.file_id) == 0
 
 
@@ -159,7 +160,7 @@ def test_file_outside_any_contract_is_reported(landing, db):
     assert "WWC_referrals_*.csv" in result.errors[0].message
     kept = db.execute("select status, archive_path from ingest.file_manifest where file_id = %s",
                       (result.file_id,)).fetchone()
-    assert kept[0] == "unmatched" and Path(kept[1]).read_text() == "hello"
+    assert kept[0] == "unmatched" and read_sealed(Path(kept[1])) == b"hello"
 
 
 def test_recommended_field_missing_is_a_warning_and_the_row_loads(landing, db):

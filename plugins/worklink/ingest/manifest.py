@@ -25,7 +25,8 @@ from pathlib import Path
 import psycopg
 
 from worklink.ingest.landing import LandedFile
-from worklink.platform.private_files import private_dir, write_private_bytes
+from worklink.platform.private_files import private_dir
+from worklink.platform.sealed_files import SUFFIX, file_pieces, seal
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ UNKNOWN = "_unknown"  # partner or feed of an entry outside any partner's folder
 
 
 def archive_landed(landed: LandedFile, partner_id: str, feed: str, archive_dir: Path) -> Path:
-    """Keep the received bytes under ``archive/<partner>/<feed>/<sha prefix>__<name>`` (600 in 700).
+    """Keep the received bytes, sealed (worklink.platform.sealed_files), under
+    ``archive/<partner>/<feed>/<sha prefix>__<name>.sealed`` (600 in 700).
 
     Written from the bytes read through the landing jail (or the spooled copy of a file too large
     to read), never from the landing path again. The name carries the content hash, so a re-sent
@@ -43,16 +45,15 @@ def archive_landed(landed: LandedFile, partner_id: str, feed: str, archive_dir: 
     """
     private_dir(archive_dir)
     folder = private_dir(archive_dir / partner_id / feed)
-    target = folder / f"{landed.sha256[:16]}__{landed.name}"
+    target = folder / f"{landed.sha256[:16]}__{landed.name}{SUFFIX}"
     if target.exists():
         landed.discard_spool()
         return target
     if landed.spooled is not None:
-        os.chmod(landed.spooled, 0o600)
-        os.replace(landed.spooled, target)
-        landed.spooled = None
+        seal(file_pieces(landed.spooled), target)
+        landed.discard_spool()
         return target
-    return write_private_bytes(target, landed.data or b"")
+    return seal([landed.data or b""], target)
 
 
 def landing_owner(path: Path, landing_dir: Path) -> tuple[str, str]:
