@@ -33,6 +33,18 @@ if [ -z "${WORKLINK_DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb 
   fi
 fi
 
+# pgaudit, for the access audit of the identity vault (worklink audit report), beside the server
+# binaries the embedded PostgreSQL uses. Without it the platform runs, and says the audit is off.
+if [ -z "${WORKLINK_DATABASE_URL:-}" ] && [ -z "${WORKLINK_PG_BINDIR:-}" ] && [ "$(id -u)" = 0 ]; then
+  major=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -n | tail -1 | cut -d/ -f5)
+  if [ -n "$major" ] && [ ! -f "/usr/lib/postgresql/$major/lib/pgaudit.so" ]; then
+    say "installing pgaudit (Debian package postgresql-$major-pgaudit) for the access audit"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "postgresql-$major-pgaudit" >/dev/null 2>&1 \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "postgresql-$major-pgaudit" >/dev/null; } \
+      || echo "pgaudit could not be installed: the access audit stays off" >&2
+  fi
+fi
+
 say "syncing .venv from uv.lock"
 UV_PYTHON_DOWNLOADS=never UV_COMPILE_BYTECODE=1 "$UV" sync --frozen --python "$PYTHON" --quiet
 say "environment ready: .venv/bin/worklink --help"

@@ -300,6 +300,7 @@ def psql(role: str | None, database: str | None, airflow_db: bool, args: tuple[s
 from worklink.identity.cli import identity_command  # noqa: E402
 from worklink.linkage.cli import link_command  # noqa: E402
 from worklink.platform.archive_cli import archive_command  # noqa: E402
+from worklink.platform.audit_cli import audit_command  # noqa: E402
 from worklink.report.cli import report_command  # noqa: E402
 from worklink.synth.cli import generate_command  # noqa: E402
 
@@ -308,6 +309,7 @@ main.add_command(link_command, name="link")
 main.add_command(identity_command, name="identity")
 main.add_command(report_command, name="report")
 main.add_command(archive_command, name="archive")
+main.add_command(audit_command, name="audit")
 
 
 # --------------------------------------------------------------------------------- contracts

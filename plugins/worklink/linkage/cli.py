@@ -196,6 +196,8 @@ def review_group(ctx: click.Context, list_queue: bool, limit: int, show_identifi
         if show_identifiers:
             click.secho("Showing direct identifiers from the identity vault: authorised reviewers only.",
                         fg="yellow", err=True)
+            # The access audit names the person reading the vault, not only the database role.
+            conn.execute("select set_config('application_name', %s, false)", (f"review:{review.reviewer()}",))
             people = review.lookup_identifiers(conn, list(frame["key_l"]) + list(frame["key_r"]))
             people = people.set_index("source_record_key")
         for row in frame.itertuples(index=False):

@@ -58,9 +58,32 @@ log_min_messages = warning
 timezone = 'UTC'
 """
 
+# Access audit (worklink.platform.access_audit): pgaudit logs every read of a table the auditor role
+# can see (identity, restricted), by role and time; statement text is never logged (it could carry an
+# identifier), neither with an audit line nor with an error. Added only where pgaudit is installed.
+_AUDIT_CONF = """
+# --- worklink: access audit of identity and restricted ---
+shared_preload_libraries = 'pgaudit'
+pgaudit.role = 'worklink_auditor'
+pgaudit.log_statement = off
+pgaudit.log_parameter = off
+pgaudit.log_relation = on
+log_line_prefix = '%m [%p] user=%u db=%d app=%a '
+log_min_error_statement = panic
+"""
+
 
 class EmbeddedPostgresError(RuntimeError):
     pass
+
+
+def pgaudit_installed() -> bool:
+    """The pgaudit extension is installed beside the server binaries (Debian: postgresql-N-pgaudit)."""
+    try:
+        bindir = _find_bindir()
+    except EmbeddedPostgresError:
+        return False
+    return (bindir.parent / "lib" / "pgaudit.so").exists()
 
 
 def _find_bindir() -> Path:
@@ -205,6 +228,8 @@ class EmbeddedPostgres:
         port = self.port
         with open(self.data_dir / "postgresql.conf", "a") as conf:
             conf.write(_SERVER_CONF.format(port=port, socket_dir=self.socket_dir))
+            if pgaudit_installed():
+                conf.write(_AUDIT_CONF)
         (self.root / "port").write_text(str(port))
 
     def start(self, timeout_s: int = 60) -> None:
@@ -259,6 +284,9 @@ class EmbeddedPostgres:
         if "\nsynchronous_commit = off\n" in text and "\nsynchronous_commit = on\n" not in text:
             with open(conf, "a") as handle:
                 handle.write("# --- worklink: durability as production needs it ---\nsynchronous_commit = on\n")
+        if "pgaudit.role" not in text and pgaudit_installed():
+            with open(conf, "a") as handle:
+                handle.write(_AUDIT_CONF)
 
     def stop(self) -> bool:
         if not self.is_running():

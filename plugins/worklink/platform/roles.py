@@ -149,6 +149,39 @@ def ensure_roles(conn: psycopg.Connection) -> None:
                 "alter default privileges in schema {} grant insert, update on tables to {}").format(*ident))
             conn.execute(sql.SQL(
                 "alter default privileges in schema {} grant usage on sequences to {}").format(*ident))
+    ensure_access_audit(conn)
+
+
+AUDITOR = "worklink_auditor"
+AUDITED_SCHEMAS = ("identity", "restricted")
+
+
+def ensure_access_audit(conn: psycopg.Connection) -> bool:
+    """pgaudit's object audit of every read of ``identity`` and ``restricted``: the auditor role
+    (no login) is granted SELECT on their tables, and pgaudit (``pgaudit.role``) logs each statement
+    that touches a table that role could read. Returns False where pgaudit is not loaded (an external
+    server without it: see docs/data-protection.md)."""
+    loaded = "pgaudit" in (conn.execute("show shared_preload_libraries").fetchone()[0] or "")
+    if not loaded:
+        return False
+    try:
+        with conn.transaction():
+            conn.execute("create extension if not exists pgaudit")
+    except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject):
+        pass  # created by a concurrent run
+    if not conn.execute("select 1 from pg_roles where rolname = %s", (AUDITOR,)).fetchone():
+        try:
+            with conn.transaction():
+                conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(AUDITOR)))
+        except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+            pass
+    for schema in AUDITED_SCHEMAS:
+        ident = sql.Identifier(schema), sql.Identifier(AUDITOR)
+        conn.execute(sql.SQL("create schema if not exists {}").format(ident[0]))
+        conn.execute(sql.SQL("grant usage on schema {} to {}").format(*ident))
+        conn.execute(sql.SQL("grant select on all tables in schema {} to {}").format(*ident))
+        conn.execute(sql.SQL("alter default privileges in schema {} grant select on tables to {}").format(*ident))
+    return True
 
 
 def revoke_connect_on_other_databases(conn: psycopg.Connection) -> None:
