@@ -169,6 +169,8 @@ def ensure_access_audit(conn: psycopg.Connection) -> bool:
             conn.execute("create extension if not exists pgaudit")
     except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject):
         pass  # created by a concurrent run
+    except psycopg.errors.InsufficientPrivilege:
+        pass  # an external server where the DBA creates extensions: object audit works without it
     if not conn.execute("select 1 from pg_roles where rolname = %s", (AUDITOR,)).fetchone():
         try:
             with conn.transaction():
