@@ -84,6 +84,8 @@ class FileSpec(Strict):
         default=512 << 20, ge=1, description="an .xlsx whose parts unpack to more is refused (zip bombs)")
     max_cell_chars: int = Field(
         default=32_767, ge=1, description="a longer cell holds its row back (32,767 is Excel's own cell limit)")
+    resubmit_within_days: int = Field(
+        default=10, ge=1, description="a partner's alert asks for corrected files within this many days")
     min_resend_fraction: float = Field(
         default=0.5, ge=0, le=1,
         description="a new version of a month with fewer rows than this share of the current version's is "

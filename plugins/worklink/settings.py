@@ -32,6 +32,9 @@ class Settings:
     # Where platform alerts to the data engineers go (failed nights, late and missing feeds, held
     # files, errors): WORKLINK_ENGINEER_EMAILS, comma-separated; none set -> the log only.
     engineer_emails: tuple[str, ...] = ()
+    # Who partners contact about their data-quality alerts (WORKLINK_PLATFORM_CONTACT), named in
+    # every alert.
+    platform_contact: str = "the worklink data team, dq-alerts@worklink.invalid"
 
     @property
     def dbt_project_dir(self) -> Path:
@@ -79,5 +82,6 @@ def load_settings() -> Settings:
         landing_dir=Path(env.get("WORKLINK_LANDING_DIR", sample_dir / "landing")).resolve(),
         sample_dir=sample_dir,
         deliveries_watched_from=env.get("WORKLINK_DELIVERIES_WATCHED_FROM") or None,
+        platform_contact=env.get("WORKLINK_PLATFORM_CONTACT") or "the worklink data team, dq-alerts@worklink.invalid",
         engineer_emails=tuple(a.strip() for a in env.get("WORKLINK_ENGINEER_EMAILS", "").split(",") if a.strip()),
     )

@@ -15,6 +15,9 @@ import logging
 import os
 import urllib.request
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate
 from pathlib import Path
 
 import psycopg
@@ -52,22 +55,32 @@ def _smtp_configured(conn_id: str) -> bool:
 
 
 def send_mail(recipients: list[str], subject: str, html_content: str, conn_id: str = SMTP_CONN_ID,
-              attachments: list[Path] | None = None) -> None:
-    """One email through Airflow's SMTP provider and the ``worklink_smtp`` connection."""
+              attachments: list[Path] | None = None, text_content: str | None = None) -> None:
+    """One email through Airflow's SMTP provider and the ``worklink_smtp`` connection; with
+    ``text_content``, a plain-text part beside the HTML (multipart/alternative) for any mail program."""
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
+    from_email = os.environ.get("WORKLINK_ALERT_FROM", DEFAULT_FROM)
     with SmtpHook(smtp_conn_id=conn_id) as hook:
-        hook.send_email_smtp(
-            to=recipients,
-            subject=subject,
-            html_content=html_content,
-            files=[str(p) for p in attachments or []],
-            from_email=os.environ.get("WORKLINK_ALERT_FROM", DEFAULT_FROM),
-        )
+        if text_content is None:
+            hook.send_email_smtp(to=recipients, subject=subject, html_content=html_content,
+                                 files=[str(p) for p in attachments or []], from_email=from_email)
+            return
+        message = EmailMessage()
+        message["Subject"], message["From"], message["To"] = subject, from_email, ", ".join(recipients)
+        message["Date"] = formatdate(localtime=False)
+        message.set_content(text_content)
+        message.add_alternative(html_content, subtype="html")
+        for path in attachments or []:
+            kind = "csv" if path.suffix == ".csv" else "html"
+            message.add_attachment(path.read_bytes(), maintype="text", subtype=kind, filename=path.name)
+        # The provider's message builder has no plain-text part, so the message is built here and
+        # sent through the hook's own client (its connection, TLS and authentication settings).
+        hook._smtp_client.send_message(message)  # noqa: SLF001
 
 
 def _send_email(report: PartnerReport, recipients: list[str], attachments: list[Path], conn_id: str) -> None:
-    send_mail(recipients, report.subject, report.html(), conn_id, attachments)
+    send_mail(recipients, report.subject, report.html(), conn_id, attachments, text_content=report.text())
 
 
 def _post_webhook(url: str, report: PartnerReport) -> None:
@@ -105,6 +118,9 @@ def alert_partner(partner_id: str, file_ids: list[int], contracts: list[Contract
         report = build_partner_report(conn, own[0], file_ids, contracts)
         if not report.needs_attention:
             return None
+        report.contact = settings.platform_contact
+        due = datetime.now(UTC).date() + timedelta(days=min(c.file.resubmit_within_days for c in own))
+        report.resubmit_by = f"{due:%A} {due.day} {due:%B %Y}"
         html_path, csv_path = write_report_files(report, settings.reports_dir / "partner-alerts")
         recipients = [c.email for c in partner.dq_contacts]
         channel = "file"

@@ -68,6 +68,30 @@ STATUS_TEXT = {
     "refused": "not opened (a link or not a regular file)",
     "error": "not processed yet: a fault on our side, which our engineers are fixing",
 }
+# What a data officer does about a file that was not loaded, in words they use (one place: the
+# alert, `worklink check` and the docs read it).
+RULE_ADVICE = {
+    "file_unreadable": "Save the file again from your spreadsheet program and send it again.",
+    "file_encoding": ("Save it again from Excel as \"CSV UTF-8 (Comma delimited)\", or as agreed with us, "
+                      "and send it again."),
+    "file_empty": "Send the file again with its data rows (a month with nothing to report keeps its heading row).",
+    "missing_required_column": "Use the agreed template: every column must keep its heading. Add the missing column and send it again.",
+    "unexpected_column": "Remove the extra column (or ask us to add it to the agreement) and send the file again.",
+    "file_name_mismatch": "Rename the file as agreed (the month as YYYY-MM in the name) and send it again.",
+    "period_invalid": "Put the month the data is for in the file name (YYYY-MM) and send it again.",
+    "wrong_feed": "Check you sent the right file for this folder and send the right one.",
+    "file_format": "Save it in the agreed format (the template's) and send it again.",
+    "file_compressed": "Send the file itself, not a zip or compressed copy.",
+    "file_too_large": "Send the month's rows only, or split the file and tell us.",
+    "duplicate_column": "Remove the repeated column and send the file again.",
+    "internal_error": "Nothing for you to do: we will load it once we have fixed the fault.",
+    "landing_symlink": "Upload the file itself.",
+    "landing_not_a_file": "Upload the file itself.",
+    "outside_landing": "Upload the file into your delivery folder.",
+    "file_vanished": "Upload the file again.",
+}
+# File outcomes that need the partner's action, listed first in the alert.
+ACTION_STATUSES = ("rejected", "unmatched", "refused", "needs_confirmation")
 # File outcomes a partner hears about even when no row has a problem.
 ATTENTION_STATUSES = ("needs_confirmation", "error", "unmatched", "refused", "reinstated")
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "|", "%")
@@ -87,6 +111,7 @@ class FileSummary:
     rows_in: int
     rows_loaded: int
     rows_quarantined: int
+    rejection_rule: str | None = None
 
 
 @dataclass
@@ -106,6 +131,53 @@ class PartnerReport:
     partner_name: str
     files: list[FileSummary]
     problems: list[RowProblem] = field(default_factory=list)
+    contact: str = ""  # the platform team, who answer questions about this report
+    resubmit_by: str | None = None  # date (e.g. "Friday 12 December 2025") corrections are due
+
+    @property
+    def files_needing_action(self) -> list[FileSummary]:
+        return [f for f in self.files if f.status in ACTION_STATUSES]
+
+    def action_for(self, f: FileSummary) -> str:
+        if f.status == "needs_confirmation":
+            return "Tell us whether this smaller file should replace the month you sent before."
+        if f.status == "rejected":
+            return RULE_ADVICE.get(f.rejection_rule or "", "Correct the file and send it again.")
+        return RULE_ADVICE.get(f.rejection_rule or "", "Send the file again as agreed.")
+
+    def _closing_lines(self) -> list[str]:
+        lines = []
+        if self.resubmit_by and (self.files_needing_action or self.problems):
+            lines.append(f"Please send corrected files by {self.resubmit_by}; a corrected file for a month "
+                         "replaces the one sent before.")
+        if self.contact:
+            lines.append(f"Questions about this report: {self.contact}.")
+        return lines
+
+    def text(self, max_rows: int = 200) -> str:
+        """The plain-text part of the email (same content as the HTML, for any mail program)."""
+        out = [f"Data quality report for {self.partner_name}", "",
+               "This report covers only the files your organisation sent."]
+        if self.files_needing_action:
+            out += ["", "FILES THAT NEED YOUR ACTION"]
+            for f in self.files_needing_action:
+                reason = RULE_TEXT.get(f.rejection_rule or "", STATUS_TEXT.get(f.status, f.status))
+                out += [f"- {f.file_name}: {STATUS_TEXT.get(f.status, f.status)}. {reason}.",
+                        f"  What to do: {self.action_for(f)}"]
+        out += ["", "FILES RECEIVED"]
+        out += [f"- {f.file_name} ({f.period or 'no month'}): {STATUS_TEXT.get(f.status, f.status)}; "
+                f"{f.rows_in} rows received, {f.rows_loaded} loaded, {f.rows_quarantined} held back"
+                for f in self.files]
+        rows = [p for p in self.problems if p.row is not None]
+        if rows:
+            out += ["", "ROWS TO FIX (row numbers as your spreadsheet shows them)"]
+            out += [f"- {p.file_name} row {p.row}" + (f", {p.record_id}" if p.record_id else "")
+                    + (f", column '{p.column}'" if p.column else "") + f": {RULE_TEXT.get(p.rule, p.rule)}"
+                    for p in rows[:max_rows]]
+            if len(rows) > max_rows:
+                out.append(f"... and {len(rows) - max_rows} more in the attached CSV.")
+        closing = self._closing_lines()
+        return "\n".join(out + ([""] + closing if closing else [])) + "\n"
 
     @property
     def needs_attention(self) -> bool:
@@ -139,7 +211,7 @@ class PartnerReport:
     def csv_text(self) -> str:
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["file", "row", "your record id", "column", "problem", "what to do"])
+        writer.writerow(["file", "row (as your spreadsheet shows it)", "your record id", "column", "problem", "detail"])
         for p in self.problems:
             writer.writerow([spreadsheet_safe(v) for v in (
                 p.file_name, p.row or "", p.record_id or "", p.column or "", RULE_TEXT.get(p.rule, p.rule),
@@ -165,6 +237,13 @@ class PartnerReport:
         )
         more = (f"<p>{len(self.problems) - max_rows} more rows are listed in the attached CSV.</p>"
                 if len(self.problems) > max_rows else "")
+        action = "".join(
+            f"<tr><td>{e(f.file_name)}</td><td>{e(STATUS_TEXT.get(f.status, f.status))}: "
+            f"{e(RULE_TEXT.get(f.rejection_rule or '', ''))}</td><td>{e(self.action_for(f))}</td></tr>"
+            for f in self.files_needing_action)
+        action_section = ("<h2>Files that need your action</h2><table><tr><th>file</th><th>what happened</th>"
+                          f"<th>what to do</th></tr>{action}</table>" if action else "")
+        closing = "".join(f"<p><strong>{e(line)}</strong></p>" for line in self._closing_lines())
         return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(self.subject)}</title>
 <style>
@@ -177,14 +256,16 @@ th{{background:#eef2f5}} td.n{{text-align:right}} h1{{font-size:1.4em}} h2{{font
 <p>This report covers only the files your organisation sent. Rows held back are not in the
 programme's figures until they are corrected: please fix them in your system and send the
 corrected file for the same month again (it will replace the earlier one).</p>
+{action_section}
 <h2>Files received</h2>
 <table><tr><th>file</th><th>month</th><th>outcome</th><th>rows received</th><th>rows loaded</th><th>rows held back</th></tr>{files}</table>
 <h2>Problems by type</h2>
 <table><tr><th>problem</th><th>rule</th><th>effect</th><th>count</th></tr>{rules}</table>
 <h2>Rows to fix</h2>
-<p class=note>Row numbers count data rows, the first row under the headings being row 1.</p>
+<p class=note>Row numbers are as your spreadsheet shows them (the heading rows counted).</p>
 <table><tr><th>file</th><th>row</th><th>your record id</th><th>column</th><th>problem</th></tr>{rows}</table>
 {more}
+{closing}
 </body></html>
 """
 
@@ -196,13 +277,16 @@ def build_partner_report(conn: psycopg.Connection, contract_or_partner: Contract
         partner_id, partner_name = contract_or_partner.partner.id, contract_or_partner.partner.name
     else:
         partner_id, partner_name = contract_or_partner
-    headers = {(c.feed, col.name): col.source for c in contracts if c.partner.id == partner_id for col in c.columns}
+    own = [c for c in contracts if c.partner.id == partner_id]
+    headers = {(c.feed, col.name): col.source for c in own for col in c.columns}
+    header_rows = {c.feed: c.file.header_row for c in own}  # a data row's number in the spreadsheet
     files = conn.execute(
-        """select file_id, feed, file_name, period, status, rows_in, rows_loaded, rows_quarantined
+        """select file_id, feed, file_name, period, status, rows_in, rows_loaded, rows_quarantined, rejection_rule
              from ingest.file_manifest where partner_id = %s and file_id = any(%s) order by file_name, file_id""",
         (partner_id, file_ids),
     ).fetchall()
     report = PartnerReport(partner_id, partner_name, [FileSummary(*f[2:]) for f in files])
+    report.files.sort(key=lambda f: (f.status not in ACTION_STATUSES, f.file_name))
     feeds = {f[0]: (f[1], f[2]) for f in files}
     issues = conn.execute(
         """select i.file_id, i.source_row, i.record_id, i.column_name, i.rule_id, i.severity, i.message
@@ -214,7 +298,8 @@ def build_partner_report(conn: psycopg.Connection, contract_or_partner: Contract
     for file_id, row, record_id, column, rule, severity, message in issues:
         feed, name = feeds[file_id]
         report.problems.append(RowProblem(
-            file_name=name, row=row, record_id=record_id, column=headers.get((feed, column), column),
+            file_name=name, row=None if row is None else row + header_rows.get(feed, 1), record_id=record_id,
+            column=headers.get((feed, column), column),
             rule=rule, severity=severity, message=message,
         ))
     return report
