@@ -112,6 +112,7 @@ def test_a_file_that_would_be_rejected_says_so_first_and_exits_1(tmp_path):
     assert proc.returncode == 1
     lines = proc.stdout.splitlines()
     assert lines[1].startswith("REJECTED: A required column is missing")
+    assert any(line.strip().startswith("What to do: Use the agreed template") for line in lines)
     assert "referral_date" in proc.stdout or contract.column("referral_date").source in proc.stdout
 
 

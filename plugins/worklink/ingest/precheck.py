@@ -118,13 +118,14 @@ def check_file(path: Path, contract: Contract, expectations_dir: Path,
 
 def render(report: CheckReport, max_rows: int = 200) -> str:
     """Plain text, the file's result first, then its rows' problems."""
-    from worklink.alerts.partner_report import RULE_TEXT
+    from worklink.alerts.partner_report import RULE_ADVICE, RULE_TEXT
 
     lines = [f"{report.file} ({report.partner}, {report.feed})"]
     if report.rejected:
         rule, text = report.file_problem
         lines += [f"REJECTED: {RULE_TEXT.get(rule, rule)}.", f"  {text}",
-                  "  Nothing in this file would be loaded: correct it and check it again."]
+                  f"  What to do: {RULE_ADVICE.get(rule, 'correct the file and check it again.')}",
+                  "  Nothing in this file would be loaded."]
         return "\n".join(lines)
     if report.rows_held:
         lines.append(f"WOULD LOAD {report.rows - report.rows_held} of {report.rows} rows; "
