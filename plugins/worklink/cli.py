@@ -187,9 +187,16 @@ def _connection_url(database: str | None, airflow_db: bool, role: str | None) ->
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-_ROLE_OPTION = click.option("--role", default=None, metavar="ROLE",
-                            help="Log in as worklink_loader, worklink_evaluator or worklink_public "
-                                 "(default: the owner).")
+def _full_role_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """`evaluator` is `worklink_evaluator` (and so on): the short names evaluators are told."""
+    if value is None or value.startswith("worklink_"):
+        return value
+    return f"worklink_{value}"
+
+
+_ROLE_OPTION = click.option("--role", default=None, metavar="ROLE", callback=_full_role_name,
+                            help="Log in as loader, evaluator or public (worklink_loader, worklink_evaluator, "
+                                 "worklink_public; default: the owner). evaluator and public are read-only.")
 
 
 @db.command("url")

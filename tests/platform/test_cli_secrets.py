@@ -72,6 +72,23 @@ def test_psql_as_evaluator_is_refused_the_vault(session_db):
     assert proc.returncode != 0 and "permission denied for schema ingest" in proc.stderr
 
 
+def test_db_url_for_the_evaluator_is_read_only(session_db):
+    """`worklink db url --role evaluator`: the URL an evaluator is given reads the marts' schemas and
+    can write nothing, not even a table of its own."""
+    from worklink.ingest.loader import prepare_warehouse
+
+    prepare_warehouse(session_db)
+    url = subprocess.run([WORKLINK, "db", "url", "--role", "evaluator"], capture_output=True, text=True,
+                         check=True, timeout=60).stdout.strip()
+    assert make_url(url).username == "worklink_evaluator"
+    read = subprocess.run(["psql", url, "-tAc", "select has_schema_privilege('analytics', 'usage')"],
+                          capture_output=True, text=True, timeout=60)
+    assert read.stdout.strip() == "t", read.stderr
+    write = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-c", "create table analytics.mine (x int)"],
+                           capture_output=True, text=True, timeout=60)
+    assert write.returncode != 0 and "permission denied" in write.stderr
+
+
 def test_db_url_without_password_and_pgpass_file(session_db, tmp_path, monkeypatch):
     env = {**os.environ, "WORKLINK_STATE_DIR": str(tmp_path)}
     url = subprocess.run([WORKLINK, "db", "url", "--no-password"], env=env, capture_output=True, text=True,
