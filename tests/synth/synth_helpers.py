@@ -5,7 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from worklink.synth import workwell
 from worklink.synth.schema import FEEDS, ICB_COLUMNS, PARTNERS
+
+# the ICB's feeds: referrals (with identifiers) and the WorkWell service's own feeds
+ICB_FEED_COLUMNS = {
+    "referrals": ICB_COLUMNS,
+    "starts": workwell.STARTS_COLUMNS,
+    "contacts": workwell.CONTACTS_COLUMNS,
+    "exits": workwell.EXITS_COLUMNS,
+    "fit_notes": workwell.FIT_NOTES_COLUMNS,
+}
 
 SEED = 11
 N = 300
@@ -23,7 +33,7 @@ def read_landing(out: Path, rel: str) -> pd.DataFrame:
     path = out / rel
     if partner == "icb_workwell":
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-        assert list(df.columns) == list(ICB_COLUMNS)
+        assert list(df.columns) == list(ICB_FEED_COLUMNS[feed])
         return df
     spec = PARTNERS[partner]
     types = FEEDS[feed]

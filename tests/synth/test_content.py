@@ -34,7 +34,7 @@ def test_identifiers_valid_and_shares(clean_run):
     assert 0.2 < (refs["nhs_number"] != "").mean() < 0.6
     assert 0.25 < (refs["ni_number"] != "").mean() < 0.6
     assert (pc.str.upper().str.replace(" ", "").str.match(r"M\d")).all()
-    icb = _all(clean_run, "/icb_workwell/")
+    icb = _all(clean_run, "/icb_workwell/referrals/")
     assert (icb["nhs_number"] != "").mean() > 0.9
     assert valid_nhs_number_mask(icb["nhs_number"][icb["nhs_number"] != ""]).all()
     assert valid_postcode_mask(icb["postcode"]).all()
@@ -52,7 +52,7 @@ def test_codes_and_ages(clean_run):
             if col in CODE_LISTS and col != "ineligible_reason":
                 vals = set(df[col]) - {""}
                 assert vals <= set(CODE_LISTS[col]), (feed, col, vals - set(CODE_LISTS[col]))
-    icb = _all(clean_run, "/icb_workwell/")
+    icb = _all(clean_run, "/icb_workwell/referrals/")
     for col in ("referral_source", "fit_note_status", "main_condition", "employment_status_at_referral"):
         assert set(icb[col]) <= set(ICB_CODE_LISTS[col])
     refs = pd.concat([_all(clean_run, f"/{p}/referrals/") for p in PARTNERS], ignore_index=True)

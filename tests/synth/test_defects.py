@@ -51,7 +51,7 @@ def _verify_row_defects(defect_run) -> set[str]:
         df = cache.setdefault(d.file, read_landing(defect_run, d.file))
         i = int(d.row_number) - 1
         row = df.iloc[i]
-        feed = "icb_referrals" if "/icb_workwell/" in d.file else d.file.split("/")[2]
+        feed = ("icb_" if "/icb_workwell/" in d.file else "") + d.file.split("/")[2]
         value = row[d.column] if d.column else None
         kind = d.defect_type
         if kind == "invalid_nhs_number":

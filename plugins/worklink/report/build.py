@@ -36,6 +36,31 @@ FUNNEL_RATES = [
     ("sustained_26_weeks_rate", "Sustained 26 weeks / sustained 13 weeks"),
     ("leaver_rate", "Left / started"),
 ]
+WORKWELL_STAGES = [
+    ("referred", "Referred"),
+    ("started", "Started (assessed by a Work and Health Coach)"),
+    ("support_plan", "Support plan agreed"),
+    ("job_start", "Job start (out of work at referral)"),
+    ("retained_13_weeks", "Retained in work 13 weeks (in work at referral)"),
+    ("retained_26_weeks", "Retained in work 26 weeks (in work at referral)"),
+]
+WORKWELL_MEASURES = [
+    ("referred", "Referred"),
+    ("started", "Started"),
+    ("start_rate", "Started / referred"),
+    ("support_plan", "Support plan agreed"),
+    ("support_plan_rate", "Support plan / started"),
+    ("job_start", "Job starts"),
+    ("job_start_rate", "Job start / support plan"),
+    ("retained_13_weeks_due", "13-week window over"),
+    ("retained_13_weeks", "Retained in work 13 weeks"),
+    ("retained_13_weeks_rate", "Retained 13 weeks / window over"),
+    ("retained_26_weeks_due", "26-week window over"),
+    ("retained_26_weeks", "Retained in work 26 weeks"),
+    ("retained_26_weeks_rate", "Retained 26 weeks / window over"),
+    ("returned_to_work", "Returned to work after sickness absence"),
+]
+WORKWELL_GROUPS = [("out_of_work", "Out of work at referral"), ("in_work", "In work at referral"), ("all", "All")]
 OUTCOME_RATES = [
     ("job_start_rate", "Job start"),
     ("sustained_13_weeks_rate", "Sustained 13 weeks (of jobs 13+ weeks old)"),
@@ -150,9 +175,17 @@ def _summary(data: PublishedData) -> tuple[str, str]:
     months = sorted(m for m in funnel["cohort_month"].unique() if m != "all")
     period = f"{months[0]} to {months[-1]}" if months else "no cohorts"
     tiles = []
-    for measure, label in [("referred", "Referrals"), ("started", "Starts"), ("job_start", "Job starts"),
-                           ("sustained_13_weeks", "Jobs sustained 13 weeks")]:
+    for measure, label in [("referred", "Trailblazer referrals"), ("started", "Trailblazer starts"),
+                           ("job_start", "Trailblazer job starts"),
+                           ("sustained_13_weeks", "Trailblazer jobs sustained 13 weeks")]:
         _, display = _one(funnel, partner_id="all", cohort_month="all", measure=measure)
+        tiles.append(f'<div class="tile"><div class="number">{_esc(display)}</div>'
+                     f'<div class="label">{_esc(label)}</div></div>')
+    workwell = data["workwell_funnel_by_cohort_month"]
+    for measure, label in [("started", "WorkWell starts"), ("job_start", "WorkWell job starts (out of work)"),
+                           ("retained_13_weeks", "WorkWell retained in work 13 weeks"),
+                           ("returned_to_work", "WorkWell returned to work")]:
+        _, display = _one(workwell, work_status_at_referral="all", cohort_month="all", measure=measure)
         tiles.append(f'<div class="tile"><div class="number">{_esc(display)}</div>'
                      f'<div class="label">{_esc(label)}</div></div>')
     return period, f'<div class="tiles">{"".join(tiles)}</div>'
@@ -182,13 +215,37 @@ def _funnel_section(data: PublishedData) -> str:
                                        colour=charts.ORANGE) if reasons else ""
     return (
         "<h2 id='funnel'>Funnel</h2>"
-        "<p>How the referrals of each cohort month moved through the programme by the as-at date. "
+        "<p>Trailblazer VCSE partners: how the referrals of each cohort month moved through the programme "
+        "by the as-at date (WorkWell has its own funnel below). "
         "Counts are referral-level, as partners record them.</p>"
         + _figure(chart, "Counts rounded to the nearest 5; [c] = suppressed (1 to 7, or to protect another cell).")
         + _figure(monthly, "Suppressed months are left out of the lines.")
         + "<h3>Conversion rates</h3>"
         + _table(["Stage"] + [_pretty(p) for p in partners], rate_rows)
         + (_figure(dns_chart, "Reasons recorded on did-not-start decisions.") if dns_chart else "")
+    )
+
+
+def _workwell_section(data: PublishedData) -> str:
+    """WorkWell's own funnel: referred -> started -> support plan -> outcome, by work status at referral."""
+    funnel = data["workwell_funnel_by_cohort_month"]
+    stages = [(m, label) for m, label in WORKWELL_STAGES]
+    values, displays = zip(*[_one(funnel, work_status_at_referral="all", cohort_month="all", measure=m)
+                             for m, _ in stages], strict=True)
+    chart = charts.horizontal_bars([label for _, label in stages], list(values), list(displays),
+                                   "WorkWell funnel, all cohorts", "WorkWell episodes (rounded to 5)")
+    rows = [[label] + [_one(funnel, work_status_at_referral=g, cohort_month="all", measure=m)[1]
+                       for g, _ in WORKWELL_GROUPS] for m, label in WORKWELL_MEASURES]
+    return (
+        "<h2 id='workwell'>WorkWell</h2>"
+        "<p>WorkWell (DWP and DHSC) supports people in work but off sick or at risk of falling out of work, "
+        "and people who left work recently. Each referral's episode once: referred, assessed by a Work and "
+        "Health Coach (the start), support plan agreed, then the outcome for its group: a job start for "
+        "people out of work at referral, retention in work (HMRC employment with any employer, "
+        "through 13 and 26 weeks from the start) for people in work at referral.</p>"
+        + _figure(chart, "Counts rounded to the nearest 5; [c] = suppressed. Job starts and retention "
+                         "apply to different groups.")
+        + _table(["Measure"] + [label for _, label in WORKWELL_GROUPS], rows)
     )
 
 
@@ -352,7 +409,9 @@ def _method_section(policy: Policy) -> str:
         "<h2 id='method'>Definitions and disclosure control</h2>"
         "<p class='note'>Start: assessment with an agreed action plan. Job start: at least 4 hours of paid work "
         "a week. Sustained 13/26 weeks: in work continuously from the job start for 13/26 weeks (gaps of up to "
-        "7 days allowed). Earnings outcome: cumulative earnings in the window of at least 16 hours a week at the "
+        "7 days allowed). WorkWell retained in work 13/26 weeks: HMRC employment with any employer "
+        "from the WorkWell start through 13/26 weeks, a change of employer joined when the new job starts within "
+        "14 days, and back at work by then for people off sick at referral. Earnings outcome: cumulative earnings in the window of at least 16 hours a week at the "
         "National Living Wage in force at the job start. Full definitions: docs/evaluation.md and dbt docs.</p>"
         f"<p class='note'>Disclosure control (the same policy as the published tables): counts from 1 to "
         f"{policy.small_count_max} are suppressed ({SUPPRESSED}), other counts rounded to the nearest "
@@ -366,6 +425,7 @@ def render_report(data: PublishedData, policy: Policy, generated_at: dt.datetime
     period, tiles = _summary(data)
     sections = [
         _funnel_section(data),
+        _workwell_section(data),
         _outcomes_section(data, "priority_group", "Outcomes by priority group", "priority-group"),
         _outcomes_section(data, "service_variant", "Outcomes by service variant (test and learn)", "service-variant"),
         _other_subgroups(data),

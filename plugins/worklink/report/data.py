@@ -14,6 +14,7 @@ PUBLIC_ROLE = "worklink_public"
 
 TABLES = (
     "funnel_by_cohort_month",
+    "workwell_funnel_by_cohort_month",
     "did_not_start_reasons",
     "outcomes_by_subgroup",
     "timeliness_by_partner",

@@ -51,6 +51,23 @@ from .schema import (
     REQUIRED,
     icb_rel_path,
 )
+from .workwell import (
+    CONTACTS_COLUMNS as WW_CONTACTS_COLUMNS,
+)
+from .workwell import (
+    EXITS_COLUMNS as WW_EXITS_COLUMNS,
+)
+from .workwell import (
+    FIT_NOTES_COLUMNS as WW_FIT_NOTES_COLUMNS,
+)
+from .workwell import (
+    STARTS_COLUMNS as WW_STARTS_COLUMNS,
+)
+from .workwell import (
+    change_employers,
+    simulate_workwell,
+    workwell_counts,
+)
 
 DEFAULT_SEED = 20250601
 DEFAULT_PARTICIPANTS = 2500
@@ -103,8 +120,8 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
 
     # a new stream goes at the end: the first streams, and so the data drawn from them, stay the same
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(10)]
-    r_people, r_etb, r_ww, r_events, r_vary, r_admin, r_defects, r_cmp, r_jobs, r_qual = streams
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(11)]
+    r_people, r_etb, r_ww, r_events, r_vary, r_admin, r_defects, r_cmp, r_jobs, r_qual, r_wwj = streams
     names = pool_mod.build_name_pools(seed)
     issued: dict[str, set] = {"nhs_number": set(), "ni_number": set()}  # identifiers are unique per person
 
@@ -229,6 +246,8 @@ def generate(
     ww_old = existing_jobs(
         r_jobs, ww_pa, np.arange(n_ww), ww_status, ww_dates, rates, lose_prob=rates.ww_job_lost_if_in_work
     )
+    # WorkWell: some people in work at referral change employer (a gap within the allowance or beyond)
+    ww_old, ww_changed = change_employers(r_wwj, ww_old, ww_pa, ww_dates, rates)
     persons_all = pd.concat([etb_persons, ww_persons, cmp_persons], ignore_index=True)
     offsets = {"etb": 0, "ww": n_etb, "cmp": n_etb + n_ww}
     job_parts = [
@@ -236,6 +255,7 @@ def generate(
         (etb_old, "etb", False),
         (ww_new_jobs, "ww", True),
         (ww_old, "ww", False),
+        (ww_changed, "ww", False),
         (cmp_jobs, "cmp", True),
     ]
     jobs = pd.concat(
@@ -306,6 +326,8 @@ def generate(
             p,
         )
     files += _icb_files(r_vary, icb, etb_persons, ww_persons)
+    ww_feeds, ww_truth = simulate_workwell(r_wwj, icb, jobs, rates)
+    files += _workwell_files(ww_feeds)
 
     defects: list[dict] = []
     if defect_rate > 0:
@@ -377,6 +399,12 @@ def generate(
     defects_df["row_number"] = defects_df["row_number"].astype("Int64")
     write_csv(truth / "defects.csv", defects_df, "utf-8", "\n")
     counts = _counts(ref, icb, new_jobs, etb_persons)
+    counts["workwell"] = workwell_counts(ww_truth)
+    ww_truth_out = ww_truth.copy()
+    for col in ("referral_date", "assessment_date", "support_plan_date", "exit_date", "return_to_work_date",
+                "first_job_start_date"):
+        ww_truth_out[col] = _iso(ww_truth_out[col].to_numpy())
+    write_csv(truth / "workwell_journeys.csv", ww_truth_out, "utf-8", "\n")
     (truth / "counts.json").write_text(json.dumps(counts, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     summary = {
         "arguments": {"seed": seed, "participants": participants, "defect_rate": defect_rate},
@@ -650,6 +678,26 @@ def _icb_files(
         )
 
     return _split_months(frame, _month(rd), P.WW_MONTHS, make)
+
+
+def _workwell_files(feeds: dict[str, pd.DataFrame]) -> list[LandingFile]:
+    """The WorkWell service's own monthly feeds (starts, contacts, exits, fit notes), one CSV a month."""
+    files: list[LandingFile] = []
+    for feed, types in (("starts", WW_STARTS_COLUMNS), ("contacts", WW_CONTACTS_COLUMNS),
+                        ("exits", WW_EXITS_COLUMNS), ("fit_notes", WW_FIT_NOTES_COLUMNS)):
+        rows = feeds[feed]
+        key_col = "ww_contact_id" if feed == "contacts" else "ww_fit_note_id" if feed == "fit_notes" \
+            else "ww_referral_id"
+        frame = _object_frame({c: rows[c].to_numpy() for c in types}, types,
+                               [f"{ICB_PARTNER}:{feed}:{x}" for x in rows[key_col]], rows["_person"].to_numpy())
+        event = rows["_event"].to_numpy().astype("datetime64[D]")
+
+        def make(month: str, sub: pd.DataFrame, feed=feed, types=types) -> LandingFile:
+            return LandingFile(rel_path=icb_rel_path(month, feed), partner_id=ICB_PARTNER, feed=f"icb_{feed}",
+                               period=month, types=types, frame=sub)
+
+        files += _split_months(frame, _month(event), P.WW_MONTHS, make)
+    return files
 
 
 # ---------------------------------------------------------------------------------------------- defects

@@ -324,6 +324,11 @@ ROW_DEFECTS = {
         "duplicate_row",
     ],
     "leavers": ["future_date", "date_before_programme", "missing_required", "unknown_code", "duplicate_row"],
+    # the WorkWell service's own feeds (synth/workwell.py)
+    "icb_starts": ["duplicate_row"],
+    "icb_contacts": ["missing_required", "duplicate_row"],
+    "icb_exits": ["missing_required", "duplicate_row"],
+    "icb_fit_notes": ["missing_required", "duplicate_row"],
     "icb_referrals": [
         "invalid_nhs_number",
         "invalid_postcode",
@@ -360,7 +365,7 @@ def _date_col(lf: LandingFile, row: dict) -> str | None:
 
 def _apply_one(rng: np.random.Generator, lf: LandingFile, row: dict, kind: str) -> tuple[str, str] | None:
     """Mutate ``row`` (a dict of canonical values) in place. Returns (column, description) or None."""
-    programme_start = (P.WW_START if lf.feed == "icb_referrals" else P.ETB_START).astype(object)
+    programme_start = (P.WW_START if lf.feed.startswith("icb_") else P.ETB_START).astype(object)
     if kind == "invalid_nhs_number":
         base = (row.get("nhs_number") or "").replace(" ", "")
         if not is_valid_nhs_number(base):

@@ -198,6 +198,18 @@ class Rates:
     # --- WorkWell (BwD) and DWP/HMRC
     ww_new_job_if_out_of_work: float = 0.30
     ww_job_lost_if_in_work: float = 0.15
+    # --- WorkWell service journey (its own random stream, see synth/workwell.py)
+    ww_assessed: float = 0.82  # referral assessed by a Work and Health Coach (the WorkWell start)
+    ww_did_not_start_recorded: float = 0.75  # of the rest: a did-not-start row (others stay pending)
+    ww_support_plan: float = 0.9  # of the assessed: a support (return-to-work) plan agreed
+    ww_return_to_work_if_off_sick: float = 0.7  # signed off sick at referral: fit again / back at work
+    ww_change_employer_if_in_work: float = 0.12  # in work and kept in work: changes employer
+    ww_change_gap_within_allowance: float = 0.7  # of those: the new job starts within the allowance
+    # the warehouse's workwell_retention_gap_days default: a new employment starting at most this
+    # many days after the last day of the previous one keeps the person "retained"
+    ww_retention_gap_days: int = 14
+    ww_support_days_in_work: tuple[int, int] = (42, 84)  # assessment -> exit, in work at referral
+    ww_support_days_out_of_work: tuple[int, int] = (84, 140)  # assessment -> exit, out of work
     comparison_job: float = 0.20
     weekly_paid: float = 0.25
     zero_hours: float = 0.05  # RTI hours band E

@@ -129,6 +129,10 @@ REQUIRED: dict[str, list[str]] = {
     "job_starts": ["referral_id", "job_start_date", "hours_per_week", "evidence_type"],
     "leavers": ["referral_id", "exit_date", "leaver_reason"],
     "icb_referrals": ["ww_referral_id", "referral_date", "referral_source"],
+    "icb_starts": ["ww_referral_id"],
+    "icb_contacts": ["ww_contact_id", "ww_referral_id", "contact_date", "contact_mode", "contact_type"],
+    "icb_exits": ["ww_referral_id", "exit_date", "exit_reason"],
+    "icb_fit_notes": ["ww_fit_note_id", "ww_referral_id", "change_date", "fit_note_status"],
 }
 # The date that places a row in a monthly file ("the month it was recorded").
 EVENT_DATE = {
@@ -139,6 +143,10 @@ EVENT_DATE = {
     "job_starts": "job_start_date",
     "leavers": "exit_date",
     "icb_referrals": "referral_date",
+    "icb_starts": "assessment_date",
+    "icb_contacts": "contact_date",
+    "icb_exits": "exit_date",
+    "icb_fit_notes": "change_date",
 }
 CODE_LISTS: dict[str, list[str]] = {
     "sex": P.SEXES,
@@ -367,8 +375,8 @@ ICB_PARTNER = "icb_workwell"
 ICB_FEED = "referrals"
 
 
-def icb_rel_path(period: str) -> str:
-    return f"landing/{ICB_PARTNER}/{ICB_FEED}/ICB_WW_referrals_{period}.csv"
+def icb_rel_path(period: str, feed: str = ICB_FEED) -> str:
+    return f"landing/{ICB_PARTNER}/{feed}/ICB_WW_{feed}_{period}.csv"
 
 
 DWP_REL_PATH = f"landing/dwp/benefits/DWP_benefits_{P.ADMIN_DELIVERY}.csv"

@@ -25,20 +25,19 @@ vcse as (
 
 icb as (
 
-    -- the ICB feed has no start or exit records: a WorkWell referral is a one-day journey here
+    -- WorkWell referrals: the service's own assessment (start) and exit (int_workwell_journeys_assembled)
     select
         referral_key,
         participant_id,
         programme,
         partner_id,
         referral_date,
-        null::date as start_date,
-        null::date as exit_date,
-        null::date as first_contact_date,
-        false as is_started,
-        true as is_did_not_start
-    from {{ ref('int_referrals_linked_to_participants') }}
-    where source_feed = 'icb'
+        start_date,
+        exit_date,
+        first_contact_date,
+        is_started,
+        is_did_not_start
+    from {{ ref('int_workwell_journeys_assembled') }}
 
 ),
 

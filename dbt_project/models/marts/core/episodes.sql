@@ -65,7 +65,16 @@ aggregated as (
         sum(coalesce(progression.progression_outcomes_count, 0)) as progression_outcomes_count,
         sum(activities_count) as activities_count,
         (array_agg(referrals.referral_key order by (not is_started), start_date, referral_date, referrals.referral_key))[1]
-            as lead_referral_key
+            as lead_referral_key,
+        -- WorkWell (docs: workwell_journey, workwell_retention)
+        bool_or(coalesce(workwell_work_status_at_referral = 'in_work', false)) as is_workwell_in_work_at_referral,
+        bool_or(coalesce(has_support_plan, false)) as has_support_plan,
+        bool_or(coalesce(is_retained_13_weeks, false)) as is_retained_13_weeks,
+        bool_or(coalesce(is_retained_26_weeks, false)) as is_retained_26_weeks,
+        bool_or(coalesce(is_retained_13_weeks_due, false)) as is_retained_13_weeks_due,
+        bool_or(coalesce(is_retained_26_weeks_due, false)) as is_retained_26_weeks_due,
+        bool_or(coalesce(has_changed_employer, false)) as has_changed_employer,
+        min(return_to_work_date) as return_to_work_date
     from referrals
     left join progression on referrals.referral_key = progression.referral_key
     group by episode_key, participant_id, programme
@@ -93,7 +102,8 @@ episode_jobs as (
         and jobs.job_start_date >= with_exit.start_date
         and jobs.job_start_date <= coalesce(
             with_exit.exit_date + {{ var('outcome_followup_days_after_exit') }}, dates.as_at_date)
-    where with_exit.is_started
+    -- WorkWell participants in work at referral are measured by retention, not by a job start
+    where with_exit.is_started and not with_exit.is_workwell_in_work_at_referral
     order by with_exit.episode_key, jobs.job_start_date, jobs.job_start_key
 
 ),
@@ -187,7 +197,18 @@ select
     coalesce(episode_jobs.is_self_employment_start, false) as is_self_employment_start,
     with_exit.progression_outcomes_count > 0 as has_progression_outcome,
     lead.economic_status_group <> 'in_work' and in_work_at_as_at.participant_id is not null
-        as has_moved_into_work
+        as has_moved_into_work,
+
+    -- WorkWell (docs: workwell_journey, workwell_retention); null for the Trailblazer
+    lead.workwell_work_status_at_referral,
+    with_exit.return_to_work_date,
+    with_exit.return_to_work_date - with_exit.start_date as days_start_to_return_to_work,
+    with_exit.has_support_plan,
+    with_exit.is_retained_13_weeks,
+    with_exit.is_retained_26_weeks,
+    with_exit.is_retained_13_weeks_due,
+    with_exit.is_retained_26_weeks_due,
+    with_exit.has_changed_employer
 from with_exit
 inner join referrals as lead on with_exit.lead_referral_key = lead.referral_key
 left join episode_jobs on with_exit.episode_key = episode_jobs.episode_key

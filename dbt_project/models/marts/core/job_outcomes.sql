@@ -14,8 +14,12 @@ jobs as (
 
 episodes as (
 
-    select episode_key, first_job_start_key from {{ ref('episodes') }}
+    -- a job can be the first job of two programmes' episodes (a Trailblazer participant also
+    -- referred to WorkWell): it is listed once, under the earliest-starting episode
+    select distinct on (first_job_start_key) episode_key, first_job_start_key
+    from {{ ref('episodes') }}
     where first_job_start_key is not null
+    order by first_job_start_key, start_date, episode_key
 
 )
 

@@ -67,7 +67,11 @@ episode_summary as (
         bool_or(is_sustained_13_weeks) as has_sustained_13_weeks,
         bool_or(is_sustained_26_weeks) as has_sustained_26_weeks,
         bool_or(is_earnings_outcome_26_weeks) as has_earnings_outcome_26_weeks,
-        bool_or(has_progression_outcome) as has_progression_outcome
+        bool_or(has_progression_outcome) as has_progression_outcome,
+        bool_or(is_started and workwell_work_status_at_referral = 'in_work') as is_workwell_started_in_work,
+        bool_or(is_retained_13_weeks) as has_retained_13_weeks,
+        bool_or(is_retained_26_weeks) as has_retained_26_weeks,
+        min(return_to_work_date) as first_return_to_work_date
     from episodes
     group by participant_id
 
@@ -109,7 +113,13 @@ select
     episode_summary.has_sustained_13_weeks,
     episode_summary.has_sustained_26_weeks,
     episode_summary.has_earnings_outcome_26_weeks,
-    episode_summary.has_progression_outcome
+    episode_summary.has_progression_outcome,
+
+    -- WorkWell (docs: workwell_retention)
+    episode_summary.first_return_to_work_date,
+    coalesce(episode_summary.is_workwell_started_in_work, false) as is_workwell_started_in_work,
+    coalesce(episode_summary.has_retained_13_weeks, false) as has_retained_13_weeks,
+    coalesce(episode_summary.has_retained_26_weeks, false) as has_retained_26_weeks
 from by_participant
 left join episode_summary on by_participant.participant_id = episode_summary.participant_id
 left join xref on by_participant.participant_id = xref.participant_id

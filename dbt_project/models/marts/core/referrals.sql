@@ -11,7 +11,34 @@ linked as (
 
 journeys as (
 
-    select * from {{ ref('int_referral_journeys_assembled') }}
+    -- both programmes' journeys (VCSE partners; the WorkWell service's own feeds), same columns
+    select
+        referral_key, participant_id, first_contact_date, start_date, start_month,
+        did_not_start_reason, did_not_start_recorded_month, exit_date, leaver_reason, is_planned_exit,
+        activities_count, contact_days_count, days_referral_to_first_contact, days_referral_to_start,
+        has_first_contact, is_started, is_did_not_start, is_pending_decision, is_sustained_engagement,
+        is_leaver
+    from {{ ref('int_referral_journeys_assembled') }}
+    union all
+    select
+        referral_key, participant_id, first_contact_date, start_date, start_month,
+        did_not_start_reason, did_not_start_recorded_month, exit_date, leaver_reason, is_planned_exit,
+        activities_count, contact_days_count, days_referral_to_first_contact, days_referral_to_start,
+        has_first_contact, is_started, is_did_not_start, is_pending_decision, is_sustained_engagement,
+        is_leaver
+    from {{ ref('int_workwell_journeys_assembled') }}
+
+),
+
+workwell as (
+
+    select * from {{ ref('int_workwell_journeys_assembled') }}
+
+),
+
+retention as (
+
+    select * from {{ ref('int_workwell_retention_evaluated') }}
 
 ),
 
@@ -172,7 +199,23 @@ select
         as has_only_contradicted_recorded_job_start,
     coalesce(jobs.is_sustained_13_weeks, false) as is_recorded_job_sustained_13_weeks,
     coalesce(jobs.is_sustained_26_weeks, false) as is_recorded_job_sustained_26_weeks,
-    benefits.is_linked_to_dwp
+    benefits.is_linked_to_dwp,
+
+    -- WorkWell (docs: workwell_journey, workwell_retention); null for VCSE referrals
+    workwell.work_status_at_referral as workwell_work_status_at_referral,
+    retention.retained_13_weeks_status,
+    retention.retained_26_weeks_status,
+    workwell.days_referral_to_return_to_work,
+    workwell.days_start_to_return_to_work,
+    workwell.support_plan_date,
+    workwell.return_to_work_date,
+    workwell.has_support_plan,
+    workwell.is_off_sick_at_referral,
+    retention.has_changed_employer,
+    retention.is_retained_13_weeks_due,
+    retention.is_retained_13_weeks,
+    retention.is_retained_26_weeks_due,
+    retention.is_retained_26_weeks
 from linked
 left join journeys on linked.referral_key = journeys.referral_key
 left join episodes on linked.referral_key = episodes.referral_key
@@ -181,3 +224,5 @@ left join recorded_job_starts on linked.referral_key = recorded_job_starts.refer
 left join contradicted_job_starts on linked.referral_key = contradicted_job_starts.referral_key
 left join jobs on recorded_job_starts.job_start_key = jobs.job_start_key
 left join first_job_after_start on linked.referral_key = first_job_after_start.referral_key
+left join workwell on linked.referral_key = workwell.referral_key
+left join retention on linked.referral_key = retention.referral_key
