@@ -4,14 +4,19 @@
 -- mart (each joins its child rows to int_referrals_linked_to_participants with an inner join) and
 -- counted here, so a quarantined parent never breaks the nightly build and the marts say how much
 -- they leave out (mart: rows_held_for_missing_parent_by_partner_month). They join the marts on the
--- night the partner resubmits the parent referral.
-{% set feeds = {
-    'starts': 'stg_vcse__starts',
-    'activities': 'stg_vcse__activities',
-    'job_starts': 'stg_vcse__job_starts',
-    'leavers': 'stg_vcse__leavers',
-    'wellbeing': 'stg_vcse__wellbeing_responses',
-} %}
+-- night the partner resubmits the parent referral. The WorkWell service's feeds (starts, contacts,
+-- exits, fit notes) are children of the ICB referrals in the same way.
+{% set feeds = [
+    ('starts', 'stg_vcse__starts'),
+    ('activities', 'stg_vcse__activities'),
+    ('job_starts', 'stg_vcse__job_starts'),
+    ('leavers', 'stg_vcse__leavers'),
+    ('wellbeing', 'stg_vcse__wellbeing_responses'),
+    ('starts', 'stg_icb__workwell_starts'),
+    ('contacts', 'stg_icb__workwell_contacts'),
+    ('exits', 'stg_icb__workwell_exits'),
+    ('fit_notes', 'stg_icb__workwell_fit_notes'),
+] %}
 with
 
 referrals as (
@@ -22,7 +27,7 @@ referrals as (
 
 children as (
 
-    {% for feed, model in feeds.items() %}
+    {% for feed, model in feeds %}
     select
         '{{ feed }}' as feed,
         partner_id,
