@@ -56,7 +56,7 @@ def test_report_is_self_contained(report):
     external = [u for u in attributes + css_urls if not u.startswith(("#", "data:"))]
     assert external == [], external
     assert text.count('<figure class="chart">') >= 10
-    for section in ["Funnel", "Outcomes by priority group", "Outcomes by service variant", "Timeliness",
+    for section in ["Funnel", "WorkWell funnel", "Retained in work 13 weeks", "Outcomes by priority group", "Outcomes by service variant", "Timeliness",
                     "Wellbeing change", "Partner comparison", "Data-quality scorecard", "95%"]:
         assert section in text, section
 
@@ -69,6 +69,13 @@ def test_report_shows_only_published_values(report, warehouse):
                                   " where partner_id = 'all' and cohort_month = 'all'").fetchall())
     for measure in ["referred", "started", "job_start"]:
         assert f'<div class="number">{shown[measure]}</div>' in text
+    # WorkWell has its own tiles, from published.workwell_funnel_by_cohort_month
+    with warehouse.connect() as conn:
+        workwell = dict(conn.execute("select measure, value_display from published.workwell_funnel_by_cohort_month"
+                                     " where work_status_at_referral = 'all' and cohort_month = 'all'").fetchall())
+    for measure, label in [("started", "WorkWell starts"), ("retained_13_weeks", "WorkWell retained in work 13 weeks")]:
+        assert workwell[measure] not in ("0", "[c]")
+        assert (f'<div class="number">{workwell[measure]}</div><div class="label">{label}</div>') in text
     assert "[c]" in text  # suppression is visible, not hidden
 
 

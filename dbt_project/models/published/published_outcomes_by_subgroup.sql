@@ -1,7 +1,7 @@
 -- Published outcomes of started episodes by subgroup: one row per dimension, value (with an 'all'
 -- total per dimension) and measure; rates with 95% confidence intervals, suppressed with their
 -- counts. Source: analytics.outcomes_by_subgroup.
-{% set counts = ['starters', 'starters_not_in_work_at_referral', 'job_starts', 'contradicted_job_starts',
+{% set counts = ['starters', 'starters_not_in_work_at_referral', 'job_start_starters', 'job_starts', 'contradicted_job_starts',
                  'sustained_13_weeks_due',
                  'sustained_13_weeks', 'sustained_26_weeks_due', 'sustained_26_weeks',
                  'earnings_outcome_13_weeks_due', 'earnings_outcome_13_weeks',
@@ -9,7 +9,8 @@
                  'sustained_13_weeks_achieved_to_date', 'sustained_26_weeks_achieved_to_date',
                  'earnings_outcome_13_weeks_achieved_to_date', 'earnings_outcome_26_weeks_achieved_to_date',
                  'ips_threshold_outcomes',
-                 'self_employment_starts', 'progression_outcomes', 'moved_into_work'] %}
+                 'self_employment_starts', 'progression_outcomes', 'moved_into_work',
+                 'retained_13_weeks_due', 'retained_13_weeks', 'retained_26_weeks_due', 'retained_26_weeks'] %}
 {% set rate_bases = outcome_rates() %}
 {% set ratios = {} %}
 {% for rate, (numerator, denominator) in rate_bases.items() %}

@@ -288,8 +288,9 @@ def _outcomes_section(data: PublishedData, dimension: str, title: str, anchor: s
 def _other_subgroups(data: PublishedData) -> str:
     outcomes = data["outcomes_by_subgroup"]
     rows = []
-    for dimension in ["main_condition", "age_band", "sex", "ethnic_group", "borough", "benefit_status_at_start",
-                      "economic_status_at_referral", "referral_source", "delivery_partner"]:
+    for dimension in ["programme", "workwell_work_status_at_referral", "main_condition", "age_band", "sex",
+                      "ethnic_group", "borough", "benefit_status_at_start", "economic_status_at_referral",
+                      "referral_source", "delivery_partner"]:
         values = [v for v in outcomes.loc[outcomes["dimension"] == dimension, "dimension_value"].unique()
                   if v != "all"]
         for value in sorted(values):

@@ -6,7 +6,8 @@
 -- Dimensions: priority group, main condition, age band, sex, ethnic group, borough, postcode
 -- district (deprivation deciles need an IMD lookup that is not loaded: area is used instead),
 -- benefit status at start, economic status at referral, referral source, delivery partner and
--- service variant (the "test" in test-and-learn).
+-- service variant (the "test" in test-and-learn), programme (Trailblazer / WorkWell) and WorkWell
+-- work status at referral (in work: measured by retention; out of work: by a job start).
 {% set dimensions = {
     'priority_group': 'priority_group',
     'main_condition': 'main_condition',
@@ -20,6 +21,8 @@
     'referral_source': 'referral_source',
     'delivery_partner': 'lead_partner_id',
     'service_variant': "lead_partner_id || ':' || coalesce(service_variant, 'not_recorded')",
+    'programme': 'programme',
+    'workwell_work_status_at_referral': 'workwell_work_status_at_referral',
 } %}
 {% set rates = outcome_rates() %}
 with
@@ -49,6 +52,8 @@ counted as (
         dimension_value,
         count(*) as starters,
         count(*) filter (where economic_status_group_at_referral <> 'in_work') as starters_not_in_work_at_referral,
+        -- starters measured by a job start: all but WorkWell participants in work at referral
+        count(*) filter (where coalesce(workwell_work_status_at_referral, '') <> 'in_work') as job_start_starters,
         count(*) filter (where has_job_start) as job_starts,
         -- job starts the DWP/HMRC evidence contradicts: beside the outcomes, never one of them
         sum(contradicted_job_starts_count) as contradicted_job_starts,
@@ -71,7 +76,12 @@ counted as (
         count(*) filter (where is_ips_threshold_outcome) as ips_threshold_outcomes,
         count(*) filter (where is_self_employment_start) as self_employment_starts,
         count(*) filter (where has_progression_outcome) as progression_outcomes,
-        count(*) filter (where has_moved_into_work) as moved_into_work
+        count(*) filter (where has_moved_into_work) as moved_into_work,
+        -- WorkWell, in work at referral: retained in work (docs: workwell_retention), among those due
+        count(*) filter (where is_retained_13_weeks_due) as retained_13_weeks_due,
+        count(*) filter (where is_retained_13_weeks) as retained_13_weeks,
+        count(*) filter (where is_retained_26_weeks_due) as retained_26_weeks_due,
+        count(*) filter (where is_retained_26_weeks) as retained_26_weeks
     from by_dimension
     group by dimension, dimension_value
 
