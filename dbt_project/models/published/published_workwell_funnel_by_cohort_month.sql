@@ -2,13 +2,14 @@
 -- workwell_funnel_by_cohort_month): one row per work status at referral (or 'all'), cohort month
 -- (or 'all') and measure. Totals are summed from unrounded counts, then the whole table goes
 -- through disclosure_control(). Source: analytics.workwell_funnel_by_cohort_month.
-{% set counts = ['referred', 'started', 'did_not_start', 'pending_decision', 'support_plan', 'job_start',
+{% set counts = ['referred', 'started', 'did_not_start', 'pending_decision', 'support_plan',
+                 'support_plan_out_of_work', 'job_start',
                  'job_start_outside_funnel', 'retained_13_weeks_due', 'retained_13_weeks',
                  'retained_26_weeks_due', 'retained_26_weeks', 'returned_to_work', 'left_programme'] %}
 {% set rates = {
     'start_rate': ('started', 'referred', 'rate'),
     'support_plan_rate': ('support_plan', 'started', 'rate'),
-    'job_start_rate': ('job_start', 'support_plan', 'rate'),
+    'job_start_rate': ('job_start', 'support_plan_out_of_work', 'rate'),
     'retained_13_weeks_rate': ('retained_13_weeks', 'retained_13_weeks_due', 'rate'),
     'retained_26_weeks_rate': ('retained_26_weeks', 'retained_26_weeks_due', 'rate'),
     'leaver_rate': ('left_programme', 'started', 'rate'),

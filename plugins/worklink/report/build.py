@@ -51,7 +51,7 @@ WORKWELL_MEASURES = [
     ("support_plan", "Support plan agreed"),
     ("support_plan_rate", "Support plan / started"),
     ("job_start", "Job starts"),
-    ("job_start_rate", "Job start / support plan"),
+    ("job_start_rate", "Job start / support plan (out of work)"),
     ("retained_13_weeks_due", "13-week window over"),
     ("retained_13_weeks", "Retained in work 13 weeks"),
     ("retained_13_weeks_rate", "Retained 13 weeks / window over"),
@@ -71,6 +71,7 @@ TIMELINESS = [
     ("referral_to_first_contact", "Referral to first contact"),
     ("referral_to_start", "Referral to start"),
     ("start_to_first_job_start", "Start to first job start"),
+    ("referral_to_return_to_work", "WorkWell: referral to return to work (fit note)"),
 ]
 WELLBEING = [
     ("wemwbs", "WEMWBS (14-70)"),

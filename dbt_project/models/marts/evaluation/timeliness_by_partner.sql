@@ -3,12 +3,14 @@
 --   referral_to_first_contact  referral received -> first contact (cf. 2 working days to acknowledge)
 --   referral_to_start          referral received -> start (cf. 15/20 working-day DWP norms)
 --   start_to_first_job_start   start -> the participant's first job start on any evidence
+--   referral_to_return_to_work WorkWell: referral -> first fit-note change ending the sickness
+--                              absence (docs: workwell_return_to_work)
+-- Both programmes: the VCSE partners and the WorkWell service (partner icb_workwell).
 with
 
 referrals as (
 
     select * from {{ ref('referrals') }}
-    where source_feed = 'vcse'
 
 ),
 
@@ -22,6 +24,9 @@ measured as (
     union all
     select partner_id, 'start_to_first_job_start', days_start_to_first_job_start
     from referrals where days_start_to_first_job_start is not null
+    union all
+    select partner_id, 'referral_to_return_to_work', days_referral_to_return_to_work
+    from referrals where days_referral_to_return_to_work is not null
 
 ),
 

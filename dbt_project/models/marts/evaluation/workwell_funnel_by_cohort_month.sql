@@ -62,7 +62,11 @@ counted as (
         count(*) filter (where is_dns) as did_not_start,
         count(*) filter (where is_pending) as pending_decision,
         count(*) filter (where is_support_plan) as support_plan,
-        count(*) filter (where is_support_plan and has_job_start) as job_start,
+        -- the job-start base: support plans of people out of work at referral (in work: retention)
+        count(*) filter (where is_support_plan and work_status_at_referral = 'out_of_work')
+            as support_plan_out_of_work,
+        count(*) filter (where is_support_plan and work_status_at_referral = 'out_of_work' and has_job_start)
+            as job_start,
         count(*) filter (where is_started and not is_support_plan and has_job_start) as job_start_outside_funnel,
         count(*) filter (where is_support_plan and is_retained_13_weeks_due) as retained_13_weeks_due,
         count(*) filter (where is_support_plan and is_retained_13_weeks) as retained_13_weeks,
@@ -80,7 +84,7 @@ select
     *,
     {{ safe_ratio('started', 'referred') }} as start_rate,
     {{ safe_ratio('support_plan', 'started') }} as support_plan_rate,
-    {{ safe_ratio('job_start', 'support_plan') }} as job_start_rate,
+    {{ safe_ratio('job_start', 'support_plan_out_of_work') }} as job_start_rate,
     {{ safe_ratio('retained_13_weeks', 'retained_13_weeks_due') }} as retained_13_weeks_rate,
     {{ safe_ratio('retained_26_weeks', 'retained_26_weeks_due') }} as retained_26_weeks_rate,
     {{ safe_ratio('left_programme', 'started') }} as leaver_rate
