@@ -680,6 +680,9 @@ def _icb_files(
     return _split_months(frame, _month(rd), P.WW_MONTHS, make)
 
 
+_WW_FEEDS = {"icb_starts", "icb_contacts", "icb_exits", "icb_fit_notes"}
+
+
 def _workwell_files(feeds: dict[str, pd.DataFrame]) -> list[LandingFile]:
     """The WorkWell service's own monthly feeds (starts, contacts, exits, fit notes), one CSV a month."""
     files: list[LandingFile] = []
@@ -763,7 +766,9 @@ def _inject_defects(rng: np.random.Generator, files: list[LandingFile], rate: fl
                 "description": f"required column {col} (header {header!r}) missing from the file",
             }
         )
-    target = pick([lf for lf in with_rows if lf.partner_id != "ancoats_trust"])
+    # the WorkWell service's feeds (added later) are left out, so the file-level defects and the
+    # row defects drawn after them stay those of earlier versions for the same seed
+    target = pick([lf for lf in with_rows if lf.partner_id != "ancoats_trust" and lf.feed not in _WW_FEEDS])
     if target is not None:
         target.file_defect = "empty_file"
         log.append(
