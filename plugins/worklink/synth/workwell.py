@@ -71,6 +71,7 @@ def change_employers(
     old["end_date"] = end_col
     new = _job_spells(rng, pidx, end + gap * DAY, persons, rates, end=np.full(len(change), FAR),
                       self_employed_ok=False)
+    new["employer_change_gap_days"] = gap  # truth: days from the old job's last day to the new start
     return old, new
 
 
@@ -221,6 +222,8 @@ def simulate_workwell(
     fit_notes.insert(0, "ww_fit_note_id", [f"WWF{i:07d}" for i in range(1, len(fit_notes) + 1)])
     fit_notes["_event"] = fit_notes["change_date"]
 
+    change_gap = (jobs.dropna(subset=["employer_change_gap_days"]).groupby("person_id")["employer_change_gap_days"]
+                  .first() if "employer_change_gap_days" in jobs else pd.Series(dtype=float))
     truth = pd.DataFrame({
         "ww_referral_id": ids,
         "person_id": icb["person_id"].to_numpy(),
@@ -236,6 +239,8 @@ def simulate_workwell(
         "retained_13_weeks": outcome["retained_13_weeks"].to_numpy(),
         "retained_26_weeks": outcome["retained_26_weeks"].to_numpy(),
         "first_job_start_date": outcome["first_job_start_date"].to_numpy().astype("datetime64[D]"),
+        "employer_change_gap_days": icb["person_id"].map(change_gap)
+        .map(lambda v: "" if pd.isna(v) else str(int(v))).to_numpy(dtype=object),
     })
     feeds = {"starts": starts, "contacts": contacts, "exits": exits, "fit_notes": fit_notes}
     return feeds, truth
