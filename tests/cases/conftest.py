@@ -61,13 +61,24 @@ def _contract_for(partner: str, feed: str):
     for contract in load_contracts():
         if contract.partner.id == partner and contract.feed == feed:
             return contract
-    raise AssertionError(f"no contract for landing folder {partner}/{feed}")
+    return None
+
+
+def _feeds(case: Case) -> set[tuple[str, str]]:
+    return {tuple(p.relative_to(case.folder / "landing").parts[:2]) for p in case.files}
 
 
 def merge_landing(cases: list[Case], landing: Path) -> dict[str, int]:
-    """Write the merged landing tree; returns data rows per written file."""
+    """Write the merged landing tree; returns data rows per written file.
+
+    A case marked xfail whose feeds have no contract yet (a feed another branch is adding) is left
+    out of the tree, so it cannot break the others; it then fails its checks, as expected."""
     merged: dict[tuple[str, str, str], tuple[list[str], list[list[str]], list[str]]] = {}
     for case in cases:
+        missing = sorted(f"{partner}/{feed}" for partner, feed in _feeds(case) if _contract_for(partner, feed) is None)
+        if missing:
+            assert case.xfail, f"{case.name}: no contract for landing folder(s) {missing}"
+            continue
         for path in case.files:
             rel = path.relative_to(case.folder / "landing")
             assert len(rel.parts) == 3 and rel.suffix == ".csv", f"{case.name}: {rel} is not <partner>/<feed>/<file>.csv"
@@ -139,6 +150,7 @@ def cases_warehouse(module_db, tmp_path_factory) -> Warehouse:
     results = ingest_paths([landing], settings=settings, contracts=load_contracts())
     warehouse.timings["ingest"] = time.monotonic() - started
     warehouse.ingest_results = results
+    warehouse.landing = landing
     not_loaded = [(r.file, r.status, [e.message for e in r.errors][:3]) for r in results
                   if r.status not in ("loaded", "loaded_with_quarantine")]
     assert not not_loaded, not_loaded
@@ -152,4 +164,5 @@ def cases_warehouse(module_db, tmp_path_factory) -> Warehouse:
     started = time.monotonic()
     warehouse.build = warehouse.dbt("build", check=False)
     warehouse.timings["dbt_build"] = time.monotonic() - started
+    print("hand-computed cases built:", ", ".join(f"{k} {v:.0f} s" for k, v in warehouse.timings.items()))
     return warehouse

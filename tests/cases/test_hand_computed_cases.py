@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from pathlib import Path
 
 import pytest
 from conftest import AS_AT_DATE, load_cases
@@ -93,6 +94,15 @@ def run_check(conn, check: dict, build=None) -> list[str]:
 
 def test_the_build_of_every_model_and_test_passes(cases_warehouse):
     assert not build_failures(cases_warehouse.build), "\n".join(build_failures(cases_warehouse.build))
+
+
+def test_the_case_files_are_clean_but_for_the_defect_planted_on_purpose(cases_warehouse):
+    """A typo in a hand-written file (a postcode of no valid shape, a code not in its list) would
+    quietly change what a case tests; only the quarantined-parent case plants one."""
+    planted = {"WWC_referrals_2025-12.csv"}
+    issues = {Path(r.file).name: [e.message for e in r.errors][:3] for r in cases_warehouse.ingest_results
+              if r.errors and Path(r.file).name not in planted}
+    assert not issues, issues
 
 
 def test_the_cases_are_measured_on_the_as_at_date_they_were_computed_for(cases_warehouse):
