@@ -40,11 +40,19 @@ BENCH_KEY = "be" * 32  # fixed pseudonym key for benchmark databases (synthetic 
 
 def child(url: str, truth_dir: str | None, retrain: bool) -> None:
     """Run one linkage in this process and print a JSON line (called by the parent)."""
+    import resource
+
     started = time.perf_counter()
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    load0 = os.getloadavg()[0]
     from worklink.linkage.pipeline import run_linkage
 
     summary = run_linkage(url, retrain=retrain, keep_outcome=truth_dir is not None)
     linkage_seconds = time.perf_counter() - started
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    # CPU time of this process (user + sys, all its threads: pandas, DuckDB), PostgreSQL's own not included
+    cpu_seconds = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    load = [load0, os.getloadavg()[0]]
     # VmHWM: this process's own peak (ru_maxrss would include the parent's, inherited across fork)
     peak_kb = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
                    if line.startswith("VmHWM:"))
@@ -66,7 +74,8 @@ def child(url: str, truth_dir: str | None, retrain: bool) -> None:
         _, unlinkable = linkable_pairs(records, truth)
         quality["blocking"] = blocking_recall(records, truth, summary["blocking_rules"], unlinkable)
         quality["blocking"].update(candidate_pair_counts(records, summary["blocking_rules"]))
-    print(json.dumps({"linkage_seconds": linkage_seconds, "peak_rss_kb": peak_kb, "summary": summary,
+    print(json.dumps({"linkage_seconds": linkage_seconds, "cpu_seconds": cpu_seconds, "load_average": load,
+                      "peak_rss_kb": peak_kb, "summary": summary,
                       "quality": quality, "noise": noise}, default=str))
 
 
@@ -118,16 +127,24 @@ def bench_size(records: int, args) -> dict:
     return {"target_records": records, "participants_generated": participants, "first": first, "rerun": again}
 
 
+def _load(run: dict) -> str:
+    """Load average (1 min) at the start and end of a run."""
+    start, end = run["load_average"]
+    return f"{start:.1f}-{end:.1f}"
+
+
 def report(results: list[dict], command: str) -> None:
     print("\nLinkage benchmark")
     print(f"command: {command}")
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
           f"load average at end {os.getloadavg()[0]:.1f} (the machine is shared)")
-    print("times: run_linkage incl. imports (s); peak MB: VmHWM of that process; P/R/F1: all true pairs; "
+    print("times: run_linkage incl. imports (s, wall); cpu s: user + sys CPU time of that process (all its threads; "
+          "PostgreSQL's not included); load: 1-minute load average at its start and end; peak MB: VmHWM of that process; P/R/F1: all true pairs; "
           "R/F1 link: pairs that share any information; B3: B-cubed on clusters; queue: clerical-review pairs; "
           "block R: linkable true pairs a blocking rule proposes; cand. pairs: pairs the rules make (Splink's "
           "blocking analysis; estimated from a 10% sample above 300,000 records)")
-    head = (f"{'records':>10} {'people':>8} | {'1st run s':>9} {'peak MB':>8} | {'re-run s':>8} {'peak MB':>8} "
+    head = (f"{'records':>10} {'people':>8} | {'1st run s':>9} {'cpu s':>6} {'load':>9} {'peak MB':>8} | "
+            f"{'re-run s':>8} {'cpu s':>6} {'load':>9} {'peak MB':>8} "
             f"{'ids kept':>9} | {'P':>6} {'R':>6} {'F1':>6} | {'R link':>6} {'F1 link':>7} | {'B3 F1':>6} "
             f"| {'queue':>6} | {'block R':>7} {'cand. pairs':>11}")
     print(head)
@@ -138,7 +155,8 @@ def report(results: list[dict], command: str) -> None:
         ids = a["summary"]["participant_ids"]
         kept = "all" if ids["new"] == ids["merged"] == ids["retired"] == 0 else f"{ids['new']} new"
         print(f"{f['summary']['source_records']:>10,} {q['people']:>8,} | {f['linkage_seconds']:>9.1f} "
-              f"{f['peak_rss_kb'] / 1024:>8.0f} | {a['linkage_seconds']:>8.1f} {a['peak_rss_kb'] / 1024:>8.0f} "
+              f"{f['cpu_seconds']:>6.1f} {_load(f):>9} {f['peak_rss_kb'] / 1024:>8.0f} | {a['linkage_seconds']:>8.1f} "
+              f"{a['cpu_seconds']:>6.1f} {_load(a):>9} {a['peak_rss_kb'] / 1024:>8.0f} "
               f"{kept:>9} | {q['pairs']['precision']:>6.4f} {q['pairs']['recall']:>6.4f} {q['pairs']['f1']:>6.4f} | "
               f"{q['linkable_pairs']['recall']:>6.4f} {q['linkable_pairs']['f1']:>7.4f} | "
               f"{q['clusters']['b_cubed_f1']:>6.4f} | {f['summary']['review_queue']:>6,} | "
@@ -170,9 +188,9 @@ def main() -> int:
         return 0
     args.workdir.mkdir(parents=True, exist_ok=True)
     results = [bench_size(int(s), args) for s in args.sizes.split(",")]
-    report(results, "python " + " ".join(sys.argv))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
+    report(results, "python " + " ".join(sys.argv))
     return 0
 
 

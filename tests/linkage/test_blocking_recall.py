@@ -39,3 +39,17 @@ def test_candidate_pairs_per_rule_are_counted_once():
     # rule 1: dob 1980-01-02 with initial L: A1, A2, C1 -> 3 pairs; rule 2 adds nothing new (A1~C1 again)
     assert out["candidate_pairs"] == 3 and out["possible_pairs"] == 10
     assert [r["added"] for r in out["per_rule"]] == [3, 0]
+
+
+def test_shipped_rules_propose_swapped_names_by_their_sound():
+    """B1~B2 (names swapped, day and month transposed, moved) meets no equality rule; the Soundex
+    swap rule of settings.yml proposes it: OMAR/SAID vs SAID/OMAR -> O560/S300 both ways."""
+    from worklink.linkage.config import load_config
+
+    recs = records()
+    assert recs.set_index("source_record_key").loc["p:B2", ["first_soundex", "surname_soundex"]].tolist() == [
+        "S300", "O560"]
+    truth = pd.Series({"p:A1": 1, "p:A2": 1, "p:B1": 2, "p:B2": 2, "p:C1": 3})
+    assert blocking_recall(recs, truth, RULES, unlinkable=set())["blocked"] == 1
+    out = blocking_recall(recs, truth, load_config().model.blocking_rules, unlinkable=set())
+    assert (out["true_pairs"], out["blocked"]) == (2, 2)

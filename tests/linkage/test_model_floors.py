@@ -79,3 +79,16 @@ def test_identifier_label_pairs():
     # groups {0: 3 records, 5: 2 records}, unlabelled -1 ignored: 3 + 1 = 4 pairs
     assert identifier_label_pairs(np.array([0, 0, 0, 5, 5, -1, -1, 7])) == 4
     assert identifier_label_pairs(np.array([-1, -1])) == 0
+
+
+def test_prior_fixed_point_by_hand():
+    from worklink.linkage.model import prior_fixed_point
+
+    prior0 = 1e-4
+    shift = np.log2(prior0 / (1 - prior0))  # match weight = log2 Bayes factor + log2 prior odds
+    # two certain pairs (Bayes factor 2^40, p = 1) and one with Bayes factor 1 (p = lambda), of
+    # 1,000 pairs: lambda = (2 + lambda) / 1000 -> lambda = 2 / 999
+    weights = np.array([40.0, 40.0, 0.0]) + shift
+    assert prior_fixed_point(weights, prior0, total_pairs=1000) == pytest.approx(2 / 999, rel=2e-3)
+    # nothing scored: kept to one pair in the whole file, never 0
+    assert prior_fixed_point(np.array([]), prior0, total_pairs=1000) == pytest.approx(1 / 1000)

@@ -86,6 +86,9 @@ class UnlabelledTraining(_Strict):
     prior_recall: float = Field(gt=0, le=1)
     em_blocking_rules: list[str] = Field(min_length=1)
     em_max_pairs: float = 1e6
+    # re-estimate the prior from the scored candidate pairs (EM on the prior alone, m and u fixed)
+    reestimate_prior: bool = True
+    reestimate_prior_max_records: int = Field(default=300_000, ge=0)
 
 
 class Training(_Strict):

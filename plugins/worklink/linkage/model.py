@@ -29,7 +29,8 @@ import pandas as pd
 from worklink.linkage.config import LinkageConfig
 
 MODEL_COLUMNS = [
-    "unique_id", "first_name", "first_name_canonical", "surname", "surname_initial", "full_name", "dob",
+    "unique_id", "first_name", "first_name_canonical", "surname", "surname_initial", "first_initial",
+    "first_soundex", "surname_soundex", "full_name", "dob",
     "postcode", "sex", "nhs_number", "nino_stem", "birth_year", "postcode_district", "postcode_sector",
     "address_line", "house_number",
 ]
@@ -369,6 +370,10 @@ def train_model(records: pd.DataFrame, config: LinkageConfig, charts_dir: Path |
     model = apply_m_floors(model, m_floors(config), training.m_unobserved)
     model = fill_unobserved_u(model, u_unobserved=1.0 / max(2, min(training.u_max_pairs, total_pairs)))
     check_model(model)
+    unl = training.unlabelled
+    if not use_labels and unl.reestimate_prior and n <= unl.reestimate_prior_max_records:
+        model = reestimate_prior(frame, model, config, total_pairs, say)
+        check_model(model)
     version = model_version(model)
     charts: dict[str, str] = {}
     if charts_dir is not None:
@@ -381,6 +386,48 @@ def train_model(records: pd.DataFrame, config: LinkageConfig, charts_dir: Path |
     return TrainedModel(version=version, fingerprint=model_fingerprint(config), model=model,
                         records_at_training=len(records), training_seconds=time.perf_counter() - started,
                         charts=charts)
+
+
+def prior_fixed_point(match_weights: np.ndarray, prior: float, total_pairs: int,
+                      iterations: int = 50) -> float:
+    """The prior that agrees with the scores: lambda = (sum of match probabilities) / (all pairs).
+
+    The expectation-maximisation step for the prior alone, m and u held: each candidate pair's
+    Bayes factor is its match weight without the prior; pairs no blocking rule proposes count as
+    non-matches. Without identifier labels the prior comes from an assumed recall of exact name +
+    date of birth agreement, which is too low where recording is poor (fewer true pairs agree
+    exactly), and every probability is then too low with it.
+    """
+    odds0 = prior / (1 - prior)
+    log_bf = np.asarray(match_weights, dtype=float) - np.log2(odds0)
+    lam = prior
+    for _ in range(iterations):
+        odds = lam / (1 - lam)
+        p = 1.0 / (1.0 + np.exp2(-(log_bf + np.log2(odds))))
+        new = float(np.clip(p.sum() / max(total_pairs, 1), 1.0 / max(total_pairs, 2), 0.5))
+        if abs(new - lam) <= 1e-3 * lam:
+            return new
+        lam = new
+    return lam
+
+
+def reestimate_prior(frame: pd.DataFrame, model: dict[str, Any], config: LinkageConfig, total_pairs: int,
+                     say: Callable[[str], None]) -> dict[str, Any]:
+    """Score the candidate pairs once with the trained model and set the prior by ``prior_fixed_point``."""
+    from splink import Linker
+
+    settings = dict(model)
+    settings["blocking_rules_to_generate_predictions"] = list(config.model.blocking_rules)
+    settings["retain_matching_columns"] = False
+    settings["retain_intermediate_calculation_columns"] = False
+    linker = Linker(_db_api(config).register(frame, table_name="prior_records"), settings, log_level=None)
+    weights = linker.inference.predict(threshold_match_weight=-30, warning_mode="never").as_duckdbpyrelation()
+    w = weights.project("match_weight").fetchnumpy()["match_weight"]
+    before = float(model["probability_two_random_records_match"])
+    after = prior_fixed_point(w, before, total_pairs)
+    model["probability_two_random_records_match"] = after
+    say(f"training: prior re-estimated from {len(w):,} scored candidate pairs: {before:.3g} -> {after:.3g}")
+    return model
 
 
 def apply_m_floors(model: dict[str, Any], floors: dict[tuple[str, str], float],

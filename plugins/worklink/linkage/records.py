@@ -249,6 +249,13 @@ def street_of_line(values: pd.Series) -> pd.Series:
     return text.where(text.str.len() > 0, None).astype(object)
 
 
+def soundex(values: pd.Series) -> pd.Series:
+    """American Soundex code of each cleaned name (``jellyfish``; "ROBERT" and "RUPERT" -> "R163")."""
+    import jellyfish
+
+    return values.map(lambda v: jellyfish.soundex(v) if isinstance(v, str) and v else None).astype(object)
+
+
 def _by_unique(series: pd.Series, clean: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """Apply a column cleaner once per distinct value (names and dates repeat a lot)."""
     codes, uniques = pd.factorize(pd.Series(series, copy=False).astype(object), use_na_sentinel=True)
@@ -278,7 +285,12 @@ def clean_records(raw: pd.DataFrame) -> pd.DataFrame:
     out["first_name"] = _by_unique(raw["first_name"], vault.clean_name)
     out["surname"] = _by_unique(raw["surname"], vault.clean_name)
     out["first_name_canonical"] = _by_unique(out["first_name"], vault.canonical_given_name)
+    # blocking keys only (in memory, never written): initials and American Soundex codes, so a
+    # typo that keeps the sound of a name (HILTON / HILOTN, CAMPBELL / CAMPBLEL) still meets
     out["surname_initial"] = _by_unique(out["surname"], lambda v: v.str.slice(0, 1))
+    out["first_initial"] = _by_unique(out["first_name"], lambda v: v.str.slice(0, 1))
+    out["first_soundex"] = _by_unique(out["first_name_canonical"], soundex)
+    out["surname_soundex"] = _by_unique(out["surname"], soundex)
     both = (out["first_name"].notna() & out["surname"].notna()).to_numpy()
     full = np.full(len(out), None, dtype=object)
     full[both] = out["first_name"].to_numpy()[both] + " " + out["surname"].to_numpy()[both]
