@@ -186,3 +186,38 @@ def test_comparison_fails_when_an_outcome_rule_is_broken(warehouse):
     finally:
         warehouse.dbt("run", "--select", path)
     assert compare_funnel(warehouse) == []
+
+
+def test_job_updates_and_payslips_equal_ground_truth(warehouse):
+    """Job updates sent months after the job start (no re-sent job_starts file) and payslips: the
+    warehouse applies, per partner, exactly the updates the truth says name a known job and are
+    effective by the as-at date (by type), holds those naming a job id never sent (counted in the
+    held-rows mart with reason unknown_job), matches every payslip, and a job_ended update becomes
+    the job's end date."""
+    truth = warehouse.truth["job_followups_by_partner"]
+    with warehouse.connect() as conn:
+        applied = conn.execute(
+            "select partner_id, update_type, count(*)::int from intermediate.int_job_updates_matched"
+            " where update_status = 'applied' group by 1, 2").fetchall()
+        held = dict(conn.execute(
+            "select partner_id, sum(rows_held)::int from analytics.rows_held_for_missing_parent_by_partner_month"
+            " where feed = 'job_updates' and hold_reason = 'unknown_job' group by 1").fetchall())
+        payslips = dict(conn.execute(
+            "select partner_id, count(*)::int from intermediate.int_payslips_matched_to_jobs"
+            " where payslip_status = 'matched' group by 1").fetchall())
+        ends_not_applied = conn.execute(
+            "select count(*) from intermediate.int_job_updates_matched u"
+            " join intermediate.int_employment_spells_unioned s on s.partner_job_key = u.partner_job_key"
+            " where u.update_status = 'applied' and u.update_type = 'job_ended'"
+            " and s.spell_end_date is distinct from u.effective_date").fetchone()[0]
+    got_by_type = {(p, t): n for p, t, n in applied}
+    for partner, want in truth.items():
+        assert {t: got_by_type.get((partner, t), 0) for t in want["job_updates_by_type"]} \
+            == want["job_updates_by_type"], partner
+        assert held.get(partner, 0) == want["job_updates_held_unknown_job"], partner
+        assert payslips.get(partner, 0) == want["payslips"], partner
+    assert ends_not_applied == 0
+    # guard against a vacuous pass: every path is in the sample
+    assert sum(w["job_updates_applied"] for w in truth.values()) >= 3
+    assert sum(w["job_updates_held_unknown_job"] for w in truth.values()) >= 3
+    assert sum(w["payslips"] for w in truth.values()) >= 10

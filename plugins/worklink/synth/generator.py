@@ -14,6 +14,7 @@ from . import params as P
 from . import pools as pool_mod
 from .addresses import referral_address
 from .admin import comparison_jobs_start, dwp_extract, hmrc_extract, month_index
+from .followups import JOB_ID, followup_counts, job_followups
 from .output import LandingFile, inject_row_defects, to_python, write_csv, write_landing
 from .population import (
     DAY,
@@ -328,6 +329,9 @@ def generate(
     files += _icb_files(r_vary, icb, etb_persons, ww_persons)
     ww_feeds, ww_truth = simulate_workwell(r_wwj, icb, jobs, rates)
     files += _workwell_files(ww_feeds)
+    # what partners report about a job in later months (a stream of its own: the files above stay as they were)
+    updates, payslips = job_followups(seed, ref)
+    files += _followup_files(updates, payslips, etb_pa)
 
     defects: list[dict] = []
     if defect_rate > 0:
@@ -405,6 +409,7 @@ def generate(
                 "first_job_start_date"):
         ww_truth_out[col] = _iso(ww_truth_out[col].to_numpy())
     write_csv(truth / "workwell_journeys.csv", ww_truth_out, "utf-8", "\n")
+    counts["job_followups_by_partner"] = followup_counts(updates, payslips, PARTNER_IDS)
     (truth / "counts.json").write_text(json.dumps(counts, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     summary = {
         "arguments": {"seed": seed, "participants": participants, "defect_rate": defect_rate},
@@ -598,6 +603,7 @@ def _vcse_files(
     ji = ji[np.lexsort((rid[ji].astype(str), js[ji], rec[ji]))]
     cols = {
         "referral_id": rid[ji],
+        "job_id": np.full(len(ji), JOB_ID, dtype=object),
         "job_start_date": js[ji],
         "hours_per_week": r["hours_per_week"].to_numpy()[ji],
         "hourly_pay_gbp": r["hourly_pay_gbp"].to_numpy()[ji],
@@ -626,6 +632,34 @@ def _vcse_files(
         cols, FEEDS["leavers"], [f"{pid}:{x}:leaver" for x in rid[li]], person_ids[pidx[li]]
     )
     files += _split_months(frame, _month(ex[li]), P.ETB_MONTHS, maker("leavers"))
+    return files
+
+
+def _followup_files(updates: pd.DataFrame, payslips: pd.DataFrame, persons: pd.DataFrame) -> list[LandingFile]:
+    """Monthly job_updates and payslips files of every partner (a file every month, empty or not)."""
+    person_ids = persons["person_id"].to_numpy()
+    files: list[LandingFile] = []
+    for p, pid in enumerate(PARTNER_IDS):
+        spec = PARTNERS[pid]
+        u = updates[updates["partner_idx"] == p]
+        s = payslips[payslips["partner_idx"] == p]
+        keyed = (
+            ("job_updates", u, [f"{pid}:{r}:{j}:{t}:{d}" for r, j, t, d in zip(
+                u["referral_id"], u["job_id"], u["update_type"], _iso(u["effective_date"].to_numpy()), strict=True)]),
+            ("payslips", s, [f"{pid}:{r}:{j}:payslip:{d}" for r, j, d in zip(
+                s["referral_id"], s["job_id"], _iso(s["pay_date"].to_numpy()), strict=True)]),
+        )
+        for feed, frame, keys in keyed:
+            cols = {c: frame[c].to_numpy() for c in FEEDS[feed]}
+            obj = _object_frame(cols, FEEDS[feed], keys, person_ids[frame["person_idx"].to_numpy(dtype=int)])
+
+            def make(month: str, sub: pd.DataFrame, feed=feed, spec=spec, pid=pid) -> LandingFile:
+                return LandingFile(rel_path=spec.rel_path(feed, month), partner_id=pid, feed=feed, period=month,
+                                   types=FEEDS[feed], frame=sub, spec=spec, encoding=spec.encoding or "utf-8",
+                                   line_terminator=spec.line_terminator or "\n", date_format=spec.date_format)
+
+            files += _split_months(obj, _month(frame["recorded_date"].to_numpy().astype("datetime64[D]")),
+                                   P.ETB_MONTHS, make)
     return files
 
 
