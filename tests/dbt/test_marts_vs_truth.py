@@ -221,3 +221,47 @@ def test_job_updates_and_payslips_equal_ground_truth(warehouse):
     assert sum(w["job_updates_applied"] for w in truth.values()) >= 3
     assert sum(w["job_updates_held_unknown_job"] for w in truth.values()) >= 3
     assert sum(w["payslips"] for w in truth.values()) >= 10
+
+
+def test_outcome_paths_equal_ground_truth(warehouse):
+    """The generator's hard paths, per partner: recorded jobs under the 4 job-start hours are never
+    job starts, claims HMRC contradicts are marked so and never counted, a job change with a gap is
+    seen as two jobs not joined into one spell, and a re-referral to the same partner joins the
+    first referral's episode inside the re-referral window and opens a new one outside it."""
+    by_partner = warehouse.truth["by_partner"]
+    with warehouse.connect() as conn:
+        # every job_starts row (claim) with the participant-level job it belongs to
+        recorded = {p: (under, contradicted) for p, under, contradicted in conn.execute(
+            "select c.partner_id,"
+            " count(*) filter (where not j.meets_job_start_hours_rule)::int,"
+            " count(*) filter (where j.is_contradicted)::int"
+            " from intermediate.int_job_start_claims_matched c"
+            " join analytics.job_outcomes j on j.job_start_key = c.job_start_key group by 1").fetchall()}
+        rereferrals = {p: (inside, outside) for p, inside, outside in conn.execute(
+            "select partner_id, count(*) filter (where episodes = 1)::int, count(*) filter (where episodes = 2)::int"
+            " from (select participant_id, partner_id, count(distinct episode_key) as episodes"
+            "       from analytics.referrals where source_feed = 'vcse'"
+            "       group by 1, 2 having count(*) = 2) pairs group by 1").fetchall()}
+        # a recorded job that ended, then (after more than the restart gap) a job only HMRC shows:
+        # the warehouse sees both and does not join them into one continuous spell
+        job_changes = dict(conn.execute(
+            "select c.partner_id, count(*)::int from intermediate.int_job_start_claims_matched c"
+            " join analytics.job_outcomes j on j.job_start_key = c.job_start_key"
+            " where j.continuous_end_date = j.evidenced_end_date and exists ("
+            "   select 1 from analytics.job_outcomes n where n.participant_id = j.participant_id"
+            "   and n.has_hmrc_evidence and not n.has_partner_claim"
+            "   and n.job_start_date - j.evidenced_end_date between 11 and 31) group by 1").fetchall())
+        counted_anyway = conn.execute(
+            "select count(*) from analytics.job_outcomes where (is_contradicted or not meets_job_start_hours_rule)"
+            " and (is_job_start or is_sustained_13_weeks or is_earnings_outcome_13_weeks)").fetchone()[0]
+    for partner, want in by_partner.items():
+        assert recorded.get(partner, (0, 0)) == (want["job_starts_under_4_hours"],
+                                                 want["contradicted_job_start_claims"]), partner
+        assert job_changes.get(partner, 0) == want["job_changes_with_gap"], partner
+        assert rereferrals.get(partner, (0, 0)) == (want["rereferrals_same_partner_inside_window"],
+                                                    want["rereferrals_same_partner_outside_window"]), partner
+    assert counted_anyway == 0
+    totals = warehouse.truth["totals"]
+    assert totals["job_starts_under_4_hours"] >= 1 and totals["contradicted_job_start_claims"] >= 1
+    assert totals["rereferrals_same_partner_inside_window"] >= 1 and totals["job_changes_with_gap"] >= 1
+    assert totals["rereferrals_same_partner_outside_window"] >= 1

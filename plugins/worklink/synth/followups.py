@@ -63,7 +63,9 @@ def job_followups(seed: int, ref: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFr
     # hours went up some weeks after the job was recorded, while still in the job
     eff = rec + rng.integers(14, 151, len(ref)) * DAY
     new_hours = np.minimum(hours + rng.integers(2, 11, len(ref)), 48.0)
-    changed = (recorded & (rng.random(len(ref)) < P_HOURS_CHANGE) & (eff <= end)
+    # (never for a job under the job-start hours: its truth is that it is not a job start)
+    under_4 = ref["job_under_4_hours"].to_numpy(dtype=bool) if "job_under_4_hours" in ref else np.zeros(len(ref), bool)
+    changed = (recorded & ~under_4 & (rng.random(len(ref)) < P_HOURS_CHANGE) & (eff <= end)
                & (np.isnat(je) | (eff < je)))
     i = np.flatnonzero(changed)
     parts.append(base.iloc[i].assign(update_type="hours_changed", effective_date=eff[i],

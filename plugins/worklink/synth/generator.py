@@ -16,6 +16,7 @@ from .addresses import referral_address
 from .admin import comparison_jobs_start, dwp_extract, hmrc_extract, month_index
 from .followups import JOB_ID, followup_counts, job_followups
 from .output import LandingFile, inject_row_defects, to_python, write_csv, write_landing
+from .paths import add_outcome_paths
 from .population import (
     DAY,
     format_nhs,
@@ -249,6 +250,13 @@ def generate(
     )
     # WorkWell: some people in work at referral change employer (a gap within the allowance or beyond)
     ww_old, ww_changed = change_employers(r_wwj, ww_old, ww_pa, ww_dates, rates)
+    # journeys the outcome rules must get right: jobs under 4 hours, contradicted claims, re-referrals
+    # to the same partner (a stream of their own: every draw above is unchanged)
+    # people HMRC knows: an employment in the extract's window (in work, or left it in the last 12 weeks)
+    known_to_hmrc = (np.isin(etb_attr["economic_status"].to_numpy(),
+                             ["unemployed_lt_12wks", "employed_off_sick", "employed_at_risk"])
+                     & etb_persons["ni_number"].notna().to_numpy())
+    ref, new_jobs = add_outcome_paths(seed, ref, new_jobs, known_to_hmrc, etb_persons["ni_number"].notna().to_numpy())
     persons_all = pd.concat([etb_persons, ww_persons, cmp_persons], ignore_index=True)
     offsets = {"etb": 0, "ww": n_etb, "cmp": n_etb + n_ww}
     job_parts = [
@@ -832,8 +840,9 @@ def _counts(ref: pd.DataFrame, icb: pd.DataFrame, new_jobs: pd.DataFrame, etb_pe
     end = P.DATA_END
     by_partner: dict[str, dict[str, int]] = {}
     monthly: dict[str, dict[str, dict[str, int]]] = {
-        k: {} for k in ("referrals", "starts", "job_starts", "job_starts_recorded", "leavers")
+        k: {} for k in ("referrals", "starts", "job_starts", "job_starts_recorded", "job_start_rows", "leavers")
     }
+    contradicted_claims: dict[str, list[str]] = {}
     for p, pid in enumerate(PARTNER_IDS):
         r = ref[ref["partner_idx"] == p]
         rd = r["referral_date"].to_numpy().astype("datetime64[D]")
@@ -846,7 +855,13 @@ def _counts(ref: pd.DataFrame, icb: pd.DataFrame, new_jobs: pd.DataFrame, etb_pe
         ex = r["exit_date"].to_numpy().astype("datetime64[D]")
         started = ~np.isnat(sd) & (sd <= end)
         decided = ~np.isnat(dns) & (dns <= end)
-        job = r["job_recorded"].to_numpy() & ~np.isnat(js) & (js <= end)
+        rows = r["job_recorded"].to_numpy() & ~np.isnat(js) & (js <= end)  # rows of the job_starts feed
+        under_4 = r["job_under_4_hours"].to_numpy(dtype=bool)
+        contradicted = r["job_contradicted"].to_numpy(dtype=bool)
+        # job starts: recorded jobs of at least 4 hours that the DWP/HMRC evidence does not contradict
+        job = rows & ~under_4 & ~contradicted
+        contradicted_claims[pid] = sorted(r.loc[rows & contradicted, "referral_id"])
+        rereferral = r["rereferral"].to_numpy(dtype=object)
         qualification = r["qualification_gained"].to_numpy()
         dur = (je - js).astype("int64")
 
@@ -864,6 +879,12 @@ def _counts(ref: pd.DataFrame, icb: pd.DataFrame, new_jobs: pd.DataFrame, etb_pe
             "did_not_start": int(decided.sum()),
             "pending_decision": int((~started & ~decided).sum()),
             "job_starts": int(job.sum()),
+            "job_start_rows": int(rows.sum()),
+            "job_starts_under_4_hours": int((rows & under_4).sum()),
+            "contradicted_job_start_claims": int((rows & contradicted).sum()),
+            "job_changes_with_gap": int((rows & r["job_change_gap_days"].notna().to_numpy()).sum()),
+            "rereferrals_same_partner_inside_window": int((rereferral == "inside_window").sum()),
+            "rereferrals_same_partner_outside_window": int((rereferral == "outside_window").sum()),
             "sustained_13_weeks": int(sustained(91).sum()),
             "sustained_26_weeks": int(sustained(182).sum()),
             "leavers": int((started & ~np.isnat(ex) & (ex <= end)).sum()),
@@ -875,6 +896,7 @@ def _counts(ref: pd.DataFrame, icb: pd.DataFrame, new_jobs: pd.DataFrame, etb_pe
         monthly["starts"][pid] = _by_month(sd, P.ETB_MONTHS)
         monthly["job_starts"][pid] = _by_month(np.where(job, js, NAT), P.ETB_MONTHS)
         monthly["job_starts_recorded"][pid] = _by_month(np.where(job, rec, NAT), P.ETB_MONTHS)
+        monthly["job_start_rows"][pid] = _by_month(np.where(rows, js, NAT), P.ETB_MONTHS)
         monthly["leavers"][pid] = _by_month(np.where(started, ex, NAT), P.ETB_MONTHS)
     totals = {k: int(sum(v[k] for v in by_partner.values())) for k in next(iter(by_partner.values()))}
     totals["persons"] = int(ref["person_idx"].nunique())
@@ -887,6 +909,8 @@ def _counts(ref: pd.DataFrame, icb: pd.DataFrame, new_jobs: pd.DataFrame, etb_pe
         "starts_by_partner_month": monthly["starts"],
         "job_starts_by_partner_month": monthly["job_starts"],
         "job_starts_by_partner_recorded_month": monthly["job_starts_recorded"],
+        "job_start_rows_by_partner_month": monthly["job_start_rows"],
+        "contradicted_job_start_claims_by_partner": contradicted_claims,
         "leavers_by_partner_month": monthly["leavers"],
         "by_partner": by_partner,
         "totals": totals,
