@@ -78,7 +78,8 @@ def add_outcome_paths(seed: int, ref: pd.DataFrame, new_jobs: pd.DataFrame, know
     gap = rng.integers(JOB_CHANGE_GAP_DAYS[0], JOB_CHANGE_GAP_DAYS[1] + 1, len(first))
     second = first.copy()
     second["start_date"] = first["end_date"].to_numpy().astype("datetime64[D]") + (gap + 1) * DAY
-    second["end_date"] = np.datetime64("NaT")
+    # an end like every simulated spell's (mostly after the data end: still in work then)
+    second["end_date"] = second["start_date"].to_numpy().astype("datetime64[D]") + rng.integers(150, 600, len(first)) * DAY
     second["employer_ref"] = [f"{e[:4]}Z{int(g):02d}{e[-3:]}" for e, g in zip(first["employer_ref"], gap, strict=True)]
     new_jobs = pd.concat([new_jobs, second], ignore_index=True)
     gap_of = dict(zip(first["person_idx"], gap, strict=True))
