@@ -43,6 +43,17 @@ _ID_FORMAT = {0: "ACT-{:06d}", 1: "MSC{:05d}", 2: "WWC-{:06d}"}
 _ID_BASE = {0: 900000, 1: 90000, 2: 900000}
 
 
+def _pick(rng: np.random.Generator, candidates: np.ndarray, share: float, groups: np.ndarray) -> np.ndarray:
+    """A share of the candidates in each group, at least one where a group has any (so a small
+    sample still has every path)."""
+    chosen = np.zeros(len(candidates), bool)
+    for g in np.unique(groups[candidates]):
+        idx = np.flatnonzero(candidates & (groups == g))
+        k = max(1, int(round(share * len(idx))))
+        chosen[rng.choice(idx, size=k, replace=False)] = True
+    return chosen
+
+
 def add_outcome_paths(seed: int, ref: pd.DataFrame, new_jobs: pd.DataFrame, known_to_hmrc: np.ndarray,
                       has_nino: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(ref, new_jobs) with the paths above; ``ref`` gains ``job_under_4_hours``, ``job_contradicted``,
@@ -72,8 +83,9 @@ def add_outcome_paths(seed: int, ref: pd.DataFrame, new_jobs: pd.DataFrame, know
     paye = recorded & ~ref["job_under_4_hours"].to_numpy(dtype=bool) & (ref["self_employed"].to_numpy() == "N")
     # (people with a NINo: HMRC's extract holds only them)
     ends = paye & ~np.isnat(je) & (je + 60 * DAY <= end) & has_nino[ref["person_idx"].to_numpy()]
-    people = np.unique(ref.loc[ends, "person_idx"].to_numpy())
-    movers = people[rng.random(len(people)) < SHARE_JOB_CHANGE]
+    first_row = ref.loc[ends].drop_duplicates("person_idx")
+    movers = first_row["person_idx"].to_numpy()[
+        _pick(rng, np.ones(len(first_row), bool), SHARE_JOB_CHANGE, first_row["partner_idx"].to_numpy())]
     first = new_jobs[new_jobs["person_idx"].isin(movers)].drop_duplicates("person_idx")
     gap = rng.integers(JOB_CHANGE_GAP_DAYS[0], JOB_CHANGE_GAP_DAYS[1] + 1, len(first))
     second = first.copy()
@@ -92,7 +104,7 @@ def add_outcome_paths(seed: int, ref: pd.DataFrame, new_jobs: pd.DataFrame, know
     claim_start = sd + rng.integers(20, 91, len(ref)) * DAY
     cand = (~np.isnat(sd) & ~recorded & ~has_new_job & known_to_hmrc[ref["person_idx"].to_numpy()]
             & (claim_start + HMRC_LAG_DAYS * DAY <= end))
-    claim = cand & (rng.random(len(ref)) < SHARE_CONTRADICTED)
+    claim = _pick(rng, cand, SHARE_CONTRADICTED, ref["partner_idx"].to_numpy())
     i = np.flatnonzero(claim)
     ref.loc[ref.index[i], "job_recorded"] = True
     ref.loc[ref.index[i], "job_start_date"] = claim_start[i]
