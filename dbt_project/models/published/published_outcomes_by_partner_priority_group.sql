@@ -10,8 +10,19 @@
                  'sustained_13_weeks_achieved_to_date', 'sustained_26_weeks_achieved_to_date',
                  'earnings_outcome_13_weeks_achieved_to_date', 'earnings_outcome_26_weeks_achieved_to_date',
                  'progression_outcomes', 'moved_into_work'] %}
+{#- the Trailblazer outcome rates (outcome_rates() without the WorkWell retention rates, which do
+    not apply to VCSE episodes): rate -> (numerator count, denominator count) -#}
+{% set rates = {
+    'job_start_rate': ('job_starts', 'starters'),
+    'sustained_13_weeks_rate': ('sustained_13_weeks', 'sustained_13_weeks_due'),
+    'sustained_26_weeks_rate': ('sustained_26_weeks', 'sustained_26_weeks_due'),
+    'earnings_outcome_13_weeks_rate': ('earnings_outcome_13_weeks', 'earnings_outcome_13_weeks_due'),
+    'earnings_outcome_26_weeks_rate': ('earnings_outcome_26_weeks', 'earnings_outcome_26_weeks_due'),
+    'progression_rate': ('progression_outcomes', 'starters'),
+    'moved_into_work_rate': ('moved_into_work', 'starters_not_in_work_at_referral'),
+} %}
 {% set ratios = {} %}
-{% for rate, (numerator, denominator) in outcome_rates().items() %}
+{% for rate, (numerator, denominator) in rates.items() %}
     {% do ratios.update({rate: (numerator, denominator, 'rate')}) %}
     {% do ratios.update({rate ~ '_ci_lower': (numerator, denominator, 'rate')}) %}
     {% do ratios.update({rate ~ '_ci_upper': (numerator, denominator, 'rate')}) %}

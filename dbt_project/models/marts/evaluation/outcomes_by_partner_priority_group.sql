@@ -1,9 +1,19 @@
 -- One row per VCSE delivery partner and priority group (each with an 'all' total, and 'all' x 'all'):
 -- outcomes of started Trailblazer episodes, attributed to the episode's lead partner and the
 -- priority group recorded at referral. Same counts, rates (among those due) and 95% Wilson intervals
--- as outcomes_by_subgroup (rates: macro outcome_rates), crossed by partner and priority group, which
+-- as outcomes_by_subgroup (its Trailblazer rates), crossed by partner and priority group, which
 -- partners report against (published: published_outcomes_by_partner_priority_group).
-{% set rates = outcome_rates() %}
+{#- the Trailblazer outcome rates (outcome_rates() without the WorkWell retention rates, which do
+    not apply to VCSE episodes): rate -> (numerator count, denominator count) -#}
+{% set rates = {
+    'job_start_rate': ('job_starts', 'starters'),
+    'sustained_13_weeks_rate': ('sustained_13_weeks', 'sustained_13_weeks_due'),
+    'sustained_26_weeks_rate': ('sustained_26_weeks', 'sustained_26_weeks_due'),
+    'earnings_outcome_13_weeks_rate': ('earnings_outcome_13_weeks', 'earnings_outcome_13_weeks_due'),
+    'earnings_outcome_26_weeks_rate': ('earnings_outcome_26_weeks', 'earnings_outcome_26_weeks_due'),
+    'progression_rate': ('progression_outcomes', 'starters'),
+    'moved_into_work_rate': ('moved_into_work', 'starters_not_in_work_at_referral'),
+} %}
 with
 
 episodes as (
