@@ -186,3 +186,82 @@ def test_comparison_fails_when_an_outcome_rule_is_broken(warehouse):
     finally:
         warehouse.dbt("run", "--select", path)
     assert compare_funnel(warehouse) == []
+
+
+def test_job_updates_and_payslips_equal_ground_truth(warehouse):
+    """Job updates sent months after the job start (no re-sent job_starts file) and payslips: the
+    warehouse applies, per partner, exactly the updates the truth says name a known job and are
+    effective by the as-at date (by type), holds those naming a job id never sent (counted in the
+    held-rows mart with reason unknown_job), matches every payslip, and a job_ended update becomes
+    the job's end date."""
+    truth = warehouse.truth["job_followups_by_partner"]
+    with warehouse.connect() as conn:
+        applied = conn.execute(
+            "select partner_id, update_type, count(*)::int from intermediate.int_job_updates_matched"
+            " where update_status = 'applied' group by 1, 2").fetchall()
+        held = dict(conn.execute(
+            "select partner_id, sum(rows_held)::int from analytics.rows_held_for_missing_parent_by_partner_month"
+            " where feed = 'job_updates' and hold_reason = 'unknown_job' group by 1").fetchall())
+        payslips = dict(conn.execute(
+            "select partner_id, count(*)::int from intermediate.int_payslips_matched_to_jobs"
+            " where payslip_status = 'matched' group by 1").fetchall())
+        ends_not_applied = conn.execute(
+            "select count(*) from intermediate.int_job_updates_matched u"
+            " join intermediate.int_employment_spells_unioned s on s.partner_job_key = u.partner_job_key"
+            " where u.update_status = 'applied' and u.update_type = 'job_ended'"
+            " and s.spell_end_date is distinct from u.effective_date").fetchone()[0]
+    got_by_type = {(p, t): n for p, t, n in applied}
+    for partner, want in truth.items():
+        assert {t: got_by_type.get((partner, t), 0) for t in want["job_updates_by_type"]} \
+            == want["job_updates_by_type"], partner
+        assert held.get(partner, 0) == want["job_updates_held_unknown_job"], partner
+        assert payslips.get(partner, 0) == want["payslips"], partner
+    assert ends_not_applied == 0
+    # guard against a vacuous pass: every path is in the sample
+    assert sum(w["job_updates_applied"] for w in truth.values()) >= 3
+    assert sum(w["job_updates_held_unknown_job"] for w in truth.values()) >= 3
+    assert sum(w["payslips"] for w in truth.values()) >= 10
+
+
+def test_outcome_paths_equal_ground_truth(warehouse):
+    """The generator's hard paths, per partner: recorded jobs under the 4 job-start hours are never
+    job starts, claims HMRC contradicts are marked so and never counted, a job change with a gap is
+    seen as two jobs not joined into one spell, and a re-referral to the same partner joins the
+    first referral's episode inside the re-referral window and opens a new one outside it."""
+    by_partner = warehouse.truth["by_partner"]
+    with warehouse.connect() as conn:
+        # every job_starts row (claim) with the participant-level job it belongs to
+        recorded = {p: (under, contradicted) for p, under, contradicted in conn.execute(
+            "select c.partner_id,"
+            " count(*) filter (where not j.meets_job_start_hours_rule)::int,"
+            " count(*) filter (where j.is_contradicted)::int"
+            " from intermediate.int_job_start_claims_matched c"
+            " join analytics.job_outcomes j on j.job_start_key = c.job_start_key group by 1").fetchall()}
+        rereferrals = {p: (inside, outside) for p, inside, outside in conn.execute(
+            "select partner_id, count(*) filter (where episodes = 1)::int, count(*) filter (where episodes = 2)::int"
+            " from (select participant_id, partner_id, count(distinct episode_key) as episodes"
+            "       from analytics.referrals where source_feed = 'vcse'"
+            "       group by 1, 2 having count(*) = 2) pairs group by 1").fetchall()}
+        # a recorded job that ended, then (after more than the restart gap) a job only HMRC shows:
+        # the warehouse sees both and does not join them into one continuous spell
+        job_changes = dict(conn.execute(
+            "select c.partner_id, count(*)::int from intermediate.int_job_start_claims_matched c"
+            " join analytics.job_outcomes j on j.job_start_key = c.job_start_key"
+            " where j.continuous_end_date = j.evidenced_end_date and exists ("
+            "   select 1 from analytics.job_outcomes n where n.participant_id = j.participant_id"
+            "   and n.has_hmrc_evidence and not n.has_partner_claim"
+            "   and n.job_start_date - j.evidenced_end_date between 11 and 31) group by 1").fetchall())
+        counted_anyway = conn.execute(
+            "select count(*) from analytics.job_outcomes where (is_contradicted or not meets_job_start_hours_rule)"
+            " and (is_job_start or is_sustained_13_weeks or is_earnings_outcome_13_weeks)").fetchone()[0]
+    for partner, want in by_partner.items():
+        assert recorded.get(partner, (0, 0)) == (want["job_starts_under_4_hours"],
+                                                 want["contradicted_job_start_claims"]), partner
+        assert job_changes.get(partner, 0) == want["job_changes_with_gap"], partner
+        assert rereferrals.get(partner, (0, 0)) == (want["rereferrals_same_partner_inside_window"],
+                                                    want["rereferrals_same_partner_outside_window"]), partner
+    assert counted_anyway == 0
+    totals = warehouse.truth["totals"]
+    assert totals["job_starts_under_4_hours"] >= 1 and totals["contradicted_job_start_claims"] >= 1
+    assert totals["rereferrals_same_partner_inside_window"] >= 1 and totals["job_changes_with_gap"] >= 1
+    assert totals["rereferrals_same_partner_outside_window"] >= 1

@@ -58,10 +58,14 @@ def test_counts_match_files(clean_run):
         assert (starts["start_date"] == "").sum() == bp["did_not_start"]
         assert (starts["first_contact_date"] != "").sum() == bp["first_contacts"]
         jobs = pd.concat([read_landing(clean_run, f) for f in files if f"/{partner}/job_starts/" in f])
-        assert len(jobs) == bp["job_starts"]
+        # every recorded job is a row; job starts leave out those under 4 hours and contradicted claims
+        assert len(jobs) == bp["job_start_rows"]
+        assert bp["job_starts"] == bp["job_start_rows"] - bp["job_starts_under_4_hours"] \
+            - bp["contradicted_job_start_claims"]
+        assert (jobs["hours_per_week"].astype(float) < 4).sum() == bp["job_starts_under_4_hours"]
         month_counts = Counter(d[:7] for d in jobs["job_start_date"])
         assert all(
-            month_counts.get(m, 0) == n for m, n in counts["job_starts_by_partner_month"][partner].items()
+            month_counts.get(m, 0) == n for m, n in counts["job_start_rows_by_partner_month"][partner].items()
         )
         leavers = pd.concat([read_landing(clean_run, f) for f in files if f"/{partner}/leavers/" in f])
         assert len(leavers) == bp["leavers"]
@@ -108,7 +112,9 @@ def test_admin_extracts_consistent(clean_run):
     assert (hmrc["payment_date"] >= hmrc["employment_start_date"]).all()
     ended = hmrc["employment_end_date"] != ""
     assert (hmrc.loc[ended, "payment_date"] <= hmrc.loc[ended, "employment_end_date"]).all()
-    # recorded PAYE job starts of people with a NINo appear in HMRC with the same start date
+    # recorded PAYE job starts of people with a NINo appear in HMRC with the same start date, except
+    # the claims the truth marks contradicted (HMRC has no such job)
+    counts = json.loads((clean_run / "_truth" / "counts.json").read_text())
     sr = _source_records(clean_run)
     by_person = persons.set_index("person_id")["ni_number"]
     checked = 0
@@ -121,7 +127,8 @@ def test_admin_extracts_consistent(clean_run):
         )
         for (_, row), pid in zip(df.iterrows(), who, strict=True):
             nino = by_person[pid]
-            if row["self_employed"] == "N" and nino and row["job_start_date"] <= "2026-02-28":
+            contradicted = row["referral_id"] in counts["contradicted_job_start_claims_by_partner"][rel.split("/")[1]]
+            if row["self_employed"] == "N" and nino and row["job_start_date"] <= "2026-02-28" and not contradicted:
                 spells = hmrc[
                     (hmrc["nino"] == nino) & (hmrc["employment_start_date"] == row["job_start_date"])
                 ]

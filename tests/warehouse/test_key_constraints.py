@@ -17,7 +17,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 RAW_VCSE_TABLES = ["vcse_referrals", "vcse_starts", "vcse_activities", "vcse_wellbeing", "vcse_job_starts",
-                   "vcse_leavers"]
+                   "vcse_leavers", "vcse_job_updates", "vcse_payslips"]
 LINEAGE_COLUMNS = ["_file_id", "_source_row_number", "_partner_id"]
 
 

@@ -14,7 +14,9 @@ from . import params as P
 from . import pools as pool_mod
 from .addresses import referral_address
 from .admin import comparison_jobs_start, dwp_extract, hmrc_extract, month_index
+from .followups import JOB_ID, followup_counts, job_followups
 from .output import LandingFile, inject_row_defects, to_python, write_csv, write_landing
+from .paths import add_outcome_paths
 from .population import (
     DAY,
     format_nhs,
@@ -248,6 +250,13 @@ def generate(
     )
     # WorkWell: some people in work at referral change employer (a gap within the allowance or beyond)
     ww_old, ww_changed = change_employers(r_wwj, ww_old, ww_pa, ww_dates, rates)
+    # journeys the outcome rules must get right: jobs under 4 hours, contradicted claims, re-referrals
+    # to the same partner (a stream of their own: every draw above is unchanged)
+    # people HMRC knows: an employment in the extract's window (in work, or left it in the last 12 weeks)
+    known_to_hmrc = (np.isin(etb_attr["economic_status"].to_numpy(),
+                             ["unemployed_lt_12wks", "employed_off_sick", "employed_at_risk"])
+                     & etb_persons["ni_number"].notna().to_numpy())
+    ref, new_jobs = add_outcome_paths(seed, ref, new_jobs, known_to_hmrc, etb_persons["ni_number"].notna().to_numpy())
     persons_all = pd.concat([etb_persons, ww_persons, cmp_persons], ignore_index=True)
     offsets = {"etb": 0, "ww": n_etb, "cmp": n_etb + n_ww}
     job_parts = [
@@ -328,6 +337,9 @@ def generate(
     files += _icb_files(r_vary, icb, etb_persons, ww_persons)
     ww_feeds, ww_truth = simulate_workwell(r_wwj, icb, jobs, rates)
     files += _workwell_files(ww_feeds)
+    # what partners report about a job in later months (a stream of its own: the files above stay as they were)
+    updates, payslips = job_followups(seed, ref)
+    files += _followup_files(updates, payslips, etb_pa)
 
     defects: list[dict] = []
     if defect_rate > 0:
@@ -405,6 +417,7 @@ def generate(
                 "first_job_start_date"):
         ww_truth_out[col] = _iso(ww_truth_out[col].to_numpy())
     write_csv(truth / "workwell_journeys.csv", ww_truth_out, "utf-8", "\n")
+    counts["job_followups_by_partner"] = followup_counts(updates, payslips, PARTNER_IDS)
     (truth / "counts.json").write_text(json.dumps(counts, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     summary = {
         "arguments": {"seed": seed, "participants": participants, "defect_rate": defect_rate},
@@ -598,6 +611,7 @@ def _vcse_files(
     ji = ji[np.lexsort((rid[ji].astype(str), js[ji], rec[ji]))]
     cols = {
         "referral_id": rid[ji],
+        "job_id": np.full(len(ji), JOB_ID, dtype=object),
         "job_start_date": js[ji],
         "hours_per_week": r["hours_per_week"].to_numpy()[ji],
         "hourly_pay_gbp": r["hourly_pay_gbp"].to_numpy()[ji],
@@ -626,6 +640,34 @@ def _vcse_files(
         cols, FEEDS["leavers"], [f"{pid}:{x}:leaver" for x in rid[li]], person_ids[pidx[li]]
     )
     files += _split_months(frame, _month(ex[li]), P.ETB_MONTHS, maker("leavers"))
+    return files
+
+
+def _followup_files(updates: pd.DataFrame, payslips: pd.DataFrame, persons: pd.DataFrame) -> list[LandingFile]:
+    """Monthly job_updates and payslips files of every partner (a file every month, empty or not)."""
+    person_ids = persons["person_id"].to_numpy()
+    files: list[LandingFile] = []
+    for p, pid in enumerate(PARTNER_IDS):
+        spec = PARTNERS[pid]
+        u = updates[updates["partner_idx"] == p]
+        s = payslips[payslips["partner_idx"] == p]
+        keyed = (
+            ("job_updates", u, [f"{pid}:{r}:{j}:{t}:{d}" for r, j, t, d in zip(
+                u["referral_id"], u["job_id"], u["update_type"], _iso(u["effective_date"].to_numpy()), strict=True)]),
+            ("payslips", s, [f"{pid}:{r}:{j}:payslip:{d}" for r, j, d in zip(
+                s["referral_id"], s["job_id"], _iso(s["pay_date"].to_numpy()), strict=True)]),
+        )
+        for feed, frame, keys in keyed:
+            cols = {c: frame[c].to_numpy() for c in FEEDS[feed]}
+            obj = _object_frame(cols, FEEDS[feed], keys, person_ids[frame["person_idx"].to_numpy(dtype=int)])
+
+            def make(month: str, sub: pd.DataFrame, feed=feed, spec=spec, pid=pid) -> LandingFile:
+                return LandingFile(rel_path=spec.rel_path(feed, month), partner_id=pid, feed=feed, period=month,
+                                   types=FEEDS[feed], frame=sub, spec=spec, encoding=spec.encoding or "utf-8",
+                                   line_terminator=spec.line_terminator or "\n", date_format=spec.date_format)
+
+            files += _split_months(obj, _month(frame["recorded_date"].to_numpy().astype("datetime64[D]")),
+                                   P.ETB_MONTHS, make)
     return files
 
 
@@ -798,8 +840,9 @@ def _counts(ref: pd.DataFrame, icb: pd.DataFrame, new_jobs: pd.DataFrame, etb_pe
     end = P.DATA_END
     by_partner: dict[str, dict[str, int]] = {}
     monthly: dict[str, dict[str, dict[str, int]]] = {
-        k: {} for k in ("referrals", "starts", "job_starts", "job_starts_recorded", "leavers")
+        k: {} for k in ("referrals", "starts", "job_starts", "job_starts_recorded", "job_start_rows", "leavers")
     }
+    contradicted_claims: dict[str, list[str]] = {}
     for p, pid in enumerate(PARTNER_IDS):
         r = ref[ref["partner_idx"] == p]
         rd = r["referral_date"].to_numpy().astype("datetime64[D]")
@@ -812,7 +855,13 @@ def _counts(ref: pd.DataFrame, icb: pd.DataFrame, new_jobs: pd.DataFrame, etb_pe
         ex = r["exit_date"].to_numpy().astype("datetime64[D]")
         started = ~np.isnat(sd) & (sd <= end)
         decided = ~np.isnat(dns) & (dns <= end)
-        job = r["job_recorded"].to_numpy() & ~np.isnat(js) & (js <= end)
+        rows = r["job_recorded"].to_numpy() & ~np.isnat(js) & (js <= end)  # rows of the job_starts feed
+        under_4 = r["job_under_4_hours"].to_numpy(dtype=bool)
+        contradicted = r["job_contradicted"].to_numpy(dtype=bool)
+        # job starts: recorded jobs of at least 4 hours that the DWP/HMRC evidence does not contradict
+        job = rows & ~under_4 & ~contradicted
+        contradicted_claims[pid] = sorted(r.loc[rows & contradicted, "referral_id"])
+        rereferral = r["rereferral"].to_numpy(dtype=object)
         qualification = r["qualification_gained"].to_numpy()
         dur = (je - js).astype("int64")
 
@@ -830,6 +879,12 @@ def _counts(ref: pd.DataFrame, icb: pd.DataFrame, new_jobs: pd.DataFrame, etb_pe
             "did_not_start": int(decided.sum()),
             "pending_decision": int((~started & ~decided).sum()),
             "job_starts": int(job.sum()),
+            "job_start_rows": int(rows.sum()),
+            "job_starts_under_4_hours": int((rows & under_4).sum()),
+            "contradicted_job_start_claims": int((rows & contradicted).sum()),
+            "job_changes_with_gap": int((rows & r["job_change_gap_days"].notna().to_numpy()).sum()),
+            "rereferrals_same_partner_inside_window": int((rereferral == "inside_window").sum()),
+            "rereferrals_same_partner_outside_window": int((rereferral == "outside_window").sum()),
             "sustained_13_weeks": int(sustained(91).sum()),
             "sustained_26_weeks": int(sustained(182).sum()),
             "leavers": int((started & ~np.isnat(ex) & (ex <= end)).sum()),
@@ -841,6 +896,7 @@ def _counts(ref: pd.DataFrame, icb: pd.DataFrame, new_jobs: pd.DataFrame, etb_pe
         monthly["starts"][pid] = _by_month(sd, P.ETB_MONTHS)
         monthly["job_starts"][pid] = _by_month(np.where(job, js, NAT), P.ETB_MONTHS)
         monthly["job_starts_recorded"][pid] = _by_month(np.where(job, rec, NAT), P.ETB_MONTHS)
+        monthly["job_start_rows"][pid] = _by_month(np.where(rows, js, NAT), P.ETB_MONTHS)
         monthly["leavers"][pid] = _by_month(np.where(started, ex, NAT), P.ETB_MONTHS)
     totals = {k: int(sum(v[k] for v in by_partner.values())) for k in next(iter(by_partner.values()))}
     totals["persons"] = int(ref["person_idx"].nunique())
@@ -853,6 +909,8 @@ def _counts(ref: pd.DataFrame, icb: pd.DataFrame, new_jobs: pd.DataFrame, etb_pe
         "starts_by_partner_month": monthly["starts"],
         "job_starts_by_partner_month": monthly["job_starts"],
         "job_starts_by_partner_recorded_month": monthly["job_starts_recorded"],
+        "job_start_rows_by_partner_month": monthly["job_start_rows"],
+        "contradicted_job_start_claims_by_partner": contradicted_claims,
         "leavers_by_partner_month": monthly["leavers"],
         "by_partner": by_partner,
         "totals": totals,

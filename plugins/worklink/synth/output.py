@@ -67,7 +67,7 @@ def _missing(v) -> bool:
 
 
 def _fmt_float(col: str, v: float) -> str:
-    return f"{v:.2f}" if col == "hourly_pay_gbp" else f"{v:g}"
+    return f"{v:.2f}" if col in ("hourly_pay_gbp", "gross_pay_gbp") else f"{v:g}"
 
 
 def format_for_csv(frame: pd.DataFrame, types: dict[str, str], date_format: str) -> pd.DataFrame:
@@ -329,6 +329,8 @@ ROW_DEFECTS = {
     "icb_contacts": ["missing_required", "duplicate_row"],
     "icb_exits": ["missing_required", "duplicate_row"],
     "icb_fit_notes": ["missing_required", "duplicate_row"],
+    "job_updates": ["future_date", "date_before_programme", "missing_required", "unknown_code", "duplicate_row"],
+    "payslips": ["future_date", "date_before_programme", "missing_required", "duplicate_row"],
     "icb_referrals": [
         "invalid_nhs_number",
         "invalid_postcode",
@@ -346,6 +348,7 @@ UNKNOWN_CODE_COLUMNS = {
     "wellbeing": ["timepoint"],
     "job_starts": ["evidence_type"],
     "leavers": ["leaver_reason"],
+    "job_updates": ["update_type"],
     "icb_referrals": ["referral_source", "fit_note_status"],
 }
 _BAD_CODES = ["xyz", "TBC", "GPP"]

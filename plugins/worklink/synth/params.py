@@ -66,6 +66,7 @@ DID_NOT_START_REASONS = [
     "no_contact",
     "declined",
     "not_ready_health",
+    "health_deteriorated",
     "referred_elsewhere",
     "moved_away",
     "other",

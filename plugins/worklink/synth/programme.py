@@ -155,9 +155,10 @@ def simulate_etb_referrals(
             "no_contact",
             _choice(
                 rng,
-                ["declined", "not_ready_health", "referred_elsewhere", "moved_away", "other"],
+                ["declined", "not_ready_health", "health_deteriorated", "referred_elsewhere", "moved_away",
+                 "other"],
                 m,
-                [0.45, 0.25, 0.15, 0.05, 0.10],
+                [0.40, 0.20, 0.10, 0.15, 0.05, 0.10],
             ),
         ),
     )

@@ -58,6 +58,7 @@ FEEDS: dict[str, dict[str, str]] = {
     },
     "job_starts": {
         "referral_id": "str",
+        "job_id": "str",
         "job_start_date": "date",
         "hours_per_week": "float",
         "hourly_pay_gbp": "float",
@@ -71,6 +72,20 @@ FEEDS: dict[str, dict[str, str]] = {
         "leaver_reason": "str",
         "planned_exit": "str",
         "qualification_gained": "str",
+    },
+    "job_updates": {
+        "referral_id": "str",
+        "job_id": "str",
+        "update_type": "str",
+        "effective_date": "date",
+        "hours_per_week": "float",
+        "hourly_pay_gbp": "float",
+    },
+    "payslips": {
+        "referral_id": "str",
+        "job_id": "str",
+        "pay_date": "date",
+        "gross_pay_gbp": "float",
     },
 }
 VCSE_FEEDS = list(FEEDS)
@@ -128,6 +143,8 @@ REQUIRED: dict[str, list[str]] = {
     "wellbeing": ["referral_id", "instrument", "timepoint", "completed_date"],
     "job_starts": ["referral_id", "job_start_date", "hours_per_week", "evidence_type"],
     "leavers": ["referral_id", "exit_date", "leaver_reason"],
+    "job_updates": ["referral_id", "job_id", "update_type", "effective_date"],
+    "payslips": ["referral_id", "job_id", "pay_date", "gross_pay_gbp"],
     "icb_referrals": ["ww_referral_id", "referral_date", "referral_source"],
     "icb_starts": ["ww_referral_id"],
     "icb_contacts": ["ww_contact_id", "ww_referral_id", "contact_date", "contact_mode", "contact_type"],
@@ -142,6 +159,8 @@ EVENT_DATE = {
     "wellbeing": "completed_date",
     "job_starts": "job_start_date",
     "leavers": "exit_date",
+    "job_updates": "effective_date",
+    "payslips": "pay_date",
     "icb_referrals": "referral_date",
     "icb_starts": "assessment_date",
     "icb_contacts": "contact_date",
@@ -168,6 +187,7 @@ CODE_LISTS: dict[str, list[str]] = {
     "planned_exit": ["Y", "N"],
     "qualification_gained": P.QUALIFICATIONS,
     "fit_note_status": P.FIT_NOTE_STATUSES,
+    "update_type": ["job_ended", "hours_changed", "pay_changed"],
 }
 ICB_CODE_LISTS = {**CODE_LISTS, "referral_source": P.ICB_REFERRAL_SOURCES}
 
@@ -246,6 +266,7 @@ ANCOATS_HEADERS = {
     },
     "job_starts": {
         "referral_id": "Client Ref",
+        "job_id": "Job Ref",
         "job_start_date": "Job Start Date",
         "hours_per_week": "Hours per Week",
         "hourly_pay_gbp": "Hourly Rate (£)",
@@ -259,6 +280,20 @@ ANCOATS_HEADERS = {
         "leaver_reason": "Exit Reason",
         "planned_exit": "Planned Exit?",
         "qualification_gained": "Qualification Gained",
+    },
+    "job_updates": {
+        "referral_id": "Client Ref",
+        "job_id": "Job Ref",
+        "update_type": "Update Type",
+        "effective_date": "Effective Date",
+        "hours_per_week": "Hours per Week",
+        "hourly_pay_gbp": "Hourly Rate (£)",
+    },
+    "payslips": {
+        "referral_id": "Client Ref",
+        "job_id": "Job Ref",
+        "pay_date": "Pay Date",
+        "gross_pay_gbp": "Gross Pay (£)",
     },
 }
 MOSSSIDE_HEADERS = {
@@ -309,6 +344,7 @@ MOSSSIDE_HEADERS = {
     },
     "job_starts": {
         "referral_id": "ClientID",
+        "job_id": "JobID",
         "job_start_date": "Job Start",
         "hours_per_week": "Hours/Week",
         "hourly_pay_gbp": "Hourly Pay (£)",
@@ -322,6 +358,20 @@ MOSSSIDE_HEADERS = {
         "leaver_reason": "Reason for Leaving",
         "planned_exit": "Planned",
         "qualification_gained": "Qualification",
+    },
+    "job_updates": {
+        "referral_id": "ClientID",
+        "job_id": "JobID",
+        "update_type": "Change",
+        "effective_date": "Date of Change",
+        "hours_per_week": "Hours/Week",
+        "hourly_pay_gbp": "Hourly Pay (£)",
+    },
+    "payslips": {
+        "referral_id": "ClientID",
+        "job_id": "JobID",
+        "pay_date": "Date Paid",
+        "gross_pay_gbp": "Gross Pay (£)",
     },
 }
 

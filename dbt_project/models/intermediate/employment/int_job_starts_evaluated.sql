@@ -14,8 +14,12 @@
 --                      before the as-at date. Matches the generator's truth.
 --   earnings outcome   cumulative earnings from all paid work in the N weeks from the job start
 --                      >= var('earnings_test_hours_per_week') x N x the adult NLW in force on the
---                      job start date (seed national_living_wage_rates). HMRC pay is attributed
---                      pro rata to the days it covers; partner-only jobs count hours x hourly pay.
+--                      job start date (seed national_living_wage_rates). Evidence of a job's pay,
+--                      in order of precedence (docs: earnings_evidence): HMRC pay (a job HMRC shows:
+--                      its partner payslips and declared pay are not used), then the partner's
+--                      payslips (int_payslips_matched_to_jobs; each attributed pro rata to the days
+--                      it covers, from the day after the job's previous payslip to its pay date),
+--                      then declared hours x hourly pay for the days after the last payslip.
 --   IPS threshold      at least var('ips_weeks_required') weeks (x7 days) in work at
 --                      >= var('ips_min_hours_per_week') hours a week within
 --                      var('ips_window_weeks') weeks of the job start.
@@ -40,6 +44,21 @@ jobs as (
 pay as (
 
     select * from {{ ref('int_pay_events_attributed_to_periods') }}
+
+),
+
+payslips as (
+
+    select * from {{ ref('int_payslips_matched_to_jobs') }}
+    where payslip_status = 'matched'
+
+),
+
+payslips_by_job as (
+
+    select job_start_key, max(pay_date) as last_pay_date
+    from payslips
+    group by job_start_key
 
 ),
 
@@ -185,10 +204,34 @@ hmrc_earnings as (
 
 ),
 
+payslip_earnings as (
+
+    -- jobs only a partner evidences, with payslips: each payslip's pay attributed pro rata to the
+    -- days it covers inside each window (a contradicted job's payslips never count)
+    select
+        outcome_jobs.job_start_key,
+        {% for label, weeks in windows.items() %}
+        sum(
+            payslips.gross_pay_gbp
+            * greatest(0, least(payslips.covered_to_date, outcome_jobs.job_start_date + {{ weeks }} * 7 - 1)
+                - greatest(payslips.covered_from_date, outcome_jobs.job_start_date) + 1)
+            / payslips.covered_days
+        ) as earnings_{{ label }}_weeks_gbp{{ ',' if not loop.last }}
+        {% endfor %}
+    from outcome_jobs
+    inner join continuity as other
+        on other.participant_id = outcome_jobs.participant_id
+        and not other.has_hmrc_evidence
+        and not other.is_contradicted
+    inner join payslips on payslips.job_start_key = other.job_start_key
+    group by outcome_jobs.job_start_key
+
+),
+
 declared_earnings as (
 
     -- jobs only a partner evidences (self-employment, no NINo): hours x hourly pay for the days
-    -- in work inside each window, up to the as-at date
+    -- in work inside each window, up to the as-at date, after the job's last payslip (if any)
     select
         outcome_jobs.job_start_key,
         {% for label, weeks in windows.items() %}
@@ -196,7 +239,8 @@ declared_earnings as (
             other.hours_per_week * other.hourly_pay_gbp / 7.0
             * greatest(0, least(other.effective_end_date, dates.as_at_date,
                     outcome_jobs.job_start_date + {{ weeks }} * 7 - 1)
-                - greatest(other.job_start_date, outcome_jobs.job_start_date) + 1)
+                - greatest(other.job_start_date, outcome_jobs.job_start_date,
+                    coalesce(payslips_by_job.last_pay_date + 1, other.job_start_date)) + 1)
         ) as earnings_{{ label }}_weeks_gbp{{ ',' if not loop.last }}
         {% endfor %}
     from outcome_jobs
@@ -206,6 +250,7 @@ declared_earnings as (
         and not other.has_hmrc_evidence
         and not other.is_contradicted
         and other.hourly_pay_gbp is not null
+    left join payslips_by_job on other.job_start_key = payslips_by_job.job_start_key
     group by outcome_jobs.job_start_key
 
 ),
@@ -216,11 +261,13 @@ earnings as (
         outcome_jobs.job_start_key,
         {% for label, weeks in windows.items() %}
         coalesce(hmrc_earnings.earnings_{{ label }}_weeks_gbp, 0) as hmrc_earnings_{{ label }}_weeks_gbp,
+        coalesce(payslip_earnings.earnings_{{ label }}_weeks_gbp, 0) as payslip_earnings_{{ label }}_weeks_gbp,
         coalesce(declared_earnings.earnings_{{ label }}_weeks_gbp, 0)
             as declared_earnings_{{ label }}_weeks_gbp{{ ',' if not loop.last }}
         {% endfor %}
     from outcome_jobs
     left join hmrc_earnings on outcome_jobs.job_start_key = hmrc_earnings.job_start_key
+    left join payslip_earnings on outcome_jobs.job_start_key = payslip_earnings.job_start_key
     left join declared_earnings on outcome_jobs.job_start_key = declared_earnings.job_start_key
 
 ),
@@ -342,20 +389,22 @@ evaluated as (
         -- earnings test {{ label }} weeks
         {{ var('earnings_test_hours_per_week') }} * {{ weeks }} * continuity.nlw_at_job_start_gbp
             as earnings_threshold_{{ label }}_weeks_gbp,
-        round(earnings.hmrc_earnings_{{ label }}_weeks_gbp + earnings.declared_earnings_{{ label }}_weeks_gbp, 2)
-            as earnings_{{ label }}_weeks_gbp,
-        case
-            when earnings.hmrc_earnings_{{ label }}_weeks_gbp > 0
-                and earnings.declared_earnings_{{ label }}_weeks_gbp > 0 then 'hmrc_and_partner_declared'
-            when earnings.hmrc_earnings_{{ label }}_weeks_gbp > 0 then 'hmrc'
-            when earnings.declared_earnings_{{ label }}_weeks_gbp > 0 then 'partner_declared'
-            else 'none'
-        end as earnings_{{ label }}_weeks_basis,
+        round(earnings.hmrc_earnings_{{ label }}_weeks_gbp + earnings.payslip_earnings_{{ label }}_weeks_gbp
+            + earnings.declared_earnings_{{ label }}_weeks_gbp, 2) as earnings_{{ label }}_weeks_gbp,
+        round(earnings.payslip_earnings_{{ label }}_weeks_gbp, 2) as payslip_earnings_{{ label }}_weeks_gbp,
+        -- the evidence that made up the earnings, in order of precedence, e.g. 'hmrc',
+        -- 'partner_payslips_and_partner_declared', 'hmrc_and_partner_declared'; 'none' without any
+        coalesce(nullif(concat_ws('_and_',
+            case when earnings.hmrc_earnings_{{ label }}_weeks_gbp > 0 then 'hmrc' end,
+            case when earnings.payslip_earnings_{{ label }}_weeks_gbp > 0 then 'partner_payslips' end,
+            case when earnings.declared_earnings_{{ label }}_weeks_gbp > 0 then 'partner_declared' end
+        ), ''), 'none') as earnings_{{ label }}_weeks_basis,
         case
             when continuity.is_before_first_referral then 'not_applicable'
             when not continuity.meets_job_start_hours_rule then 'not_applicable'
             when continuity.is_contradicted then 'contradicted'
-            when earnings.hmrc_earnings_{{ label }}_weeks_gbp + earnings.declared_earnings_{{ label }}_weeks_gbp
+            when earnings.hmrc_earnings_{{ label }}_weeks_gbp + earnings.payslip_earnings_{{ label }}_weeks_gbp
+                + earnings.declared_earnings_{{ label }}_weeks_gbp
                 >= {{ var('earnings_test_hours_per_week') }} * {{ weeks }} * continuity.nlw_at_job_start_gbp
                 then 'achieved'
             when continuity.job_start_date + {{ weeks }} * 7 - 1 > dates.as_at_date then 'pending'

@@ -6,6 +6,9 @@
 -- they leave out (mart: rows_held_for_missing_parent_by_partner_month). They join the marts on the
 -- night the partner resubmits the parent referral. The WorkWell service's feeds (starts, contacts,
 -- exits, fit notes) are children of the ICB referrals in the same way.
+-- Job updates and payslips name their parent job by the partner's job id: one whose job is not known
+-- (or that cannot be applied) is held here too, with its reason (int_job_updates_matched,
+-- int_payslips_matched_to_jobs).
 {% set feeds = [
     ('starts', 'stg_vcse__starts'),
     ('activities', 'stg_vcse__activities'),
@@ -16,6 +19,8 @@
     ('contacts', 'stg_icb__workwell_contacts'),
     ('exits', 'stg_icb__workwell_exits'),
     ('fit_notes', 'stg_icb__workwell_fit_notes'),
+    ('job_updates', 'stg_vcse__job_updates'),
+    ('payslips', 'stg_vcse__payslips'),
 ] %}
 with
 
@@ -48,7 +53,25 @@ select
     children.referral_key,
     children.file_id,
     children.source_row_number,
-    children.reporting_period
+    children.reporting_period,
+    'parent_referral_not_in_warehouse' as hold_reason
 from children
 left join referrals on children.referral_key = referrals.referral_key
 where referrals.referral_key is null
+
+{% for feed, model in {'job_updates': 'int_job_updates_matched', 'payslips': 'int_payslips_matched_to_jobs'}.items() %}
+union all
+
+-- {{ feed }} whose referral is known but whose job is not (or that cannot be applied)
+select
+    '{{ feed }}:' || file_id || ':' || source_row_number,
+    '{{ feed }}',
+    partner_id,
+    referral_key,
+    file_id,
+    source_row_number,
+    reporting_period,
+    hold_reason
+from {{ ref(model) }}
+where hold_reason <> 'parent_referral_not_in_warehouse'
+{% endfor %}

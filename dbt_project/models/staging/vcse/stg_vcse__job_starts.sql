@@ -14,9 +14,15 @@ renamed as (
         -- ids
         _file_id || ':' || _source_row_number as job_start_row_key,
         _partner_id || ':' || referral_id as referral_key,
+        -- null when the row has no job id
+        _partner_id || ':' || referral_id || ':' || nullif(job_id, '') as partner_job_key,
         _partner_id as partner_id,
         _file_id as file_id,
         _source_row_number as source_row_number,
+
+        -- the partner's own id of the job (quoted by job_updates and payslips rows); null in files
+        -- that predate the column
+        nullif(job_id, '') as job_id,
 
         -- strings
         evidence_type,

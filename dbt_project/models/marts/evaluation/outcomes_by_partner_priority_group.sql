@@ -1,0 +1,69 @@
+-- One row per VCSE delivery partner and priority group (each with an 'all' total, and 'all' x 'all'):
+-- outcomes of started Trailblazer episodes, attributed to the episode's lead partner and the
+-- priority group recorded at referral. Same counts, rates (among those due) and 95% Wilson intervals
+-- as outcomes_by_subgroup (its Trailblazer rates), crossed by partner and priority group, which
+-- partners report against (published: published_outcomes_by_partner_priority_group).
+{#- the Trailblazer outcome rates (outcome_rates() without the WorkWell retention rates, which do
+    not apply to VCSE episodes): rate -> (numerator count, denominator count) -#}
+{% set rates = {
+    'job_start_rate': ('job_starts', 'starters'),
+    'sustained_13_weeks_rate': ('sustained_13_weeks', 'sustained_13_weeks_due'),
+    'sustained_26_weeks_rate': ('sustained_26_weeks', 'sustained_26_weeks_due'),
+    'earnings_outcome_13_weeks_rate': ('earnings_outcome_13_weeks', 'earnings_outcome_13_weeks_due'),
+    'earnings_outcome_26_weeks_rate': ('earnings_outcome_26_weeks', 'earnings_outcome_26_weeks_due'),
+    'progression_rate': ('progression_outcomes', 'starters'),
+    'moved_into_work_rate': ('moved_into_work', 'starters_not_in_work_at_referral'),
+} %}
+with
+
+episodes as (
+
+    select
+        *,
+        coalesce(priority_group, 'not_recorded') as priority_group_recorded
+    from {{ ref('episodes') }}
+    where is_started and programme = 'gm_etb'
+
+),
+
+counted as (
+
+    select
+        coalesce(lead_partner_id, 'all') as partner_id,
+        coalesce(priority_group_recorded, 'all') as priority_group,
+        count(*) as starters,
+        count(*) filter (where economic_status_group_at_referral <> 'in_work') as starters_not_in_work_at_referral,
+        count(*) filter (where has_job_start) as job_starts,
+        -- job starts the DWP/HMRC evidence contradicts: beside the outcomes, never one of them
+        sum(contradicted_job_starts_count) as contradicted_job_starts,
+        count(*) filter (where is_sustained_13_weeks_due) as sustained_13_weeks_due,
+        count(*) filter (where is_sustained_13_weeks and is_sustained_13_weeks_due) as sustained_13_weeks,
+        count(*) filter (where is_sustained_26_weeks_due) as sustained_26_weeks_due,
+        count(*) filter (where is_sustained_26_weeks and is_sustained_26_weeks_due) as sustained_26_weeks,
+        count(*) filter (where is_earnings_outcome_13_weeks_due) as earnings_outcome_13_weeks_due,
+        count(*) filter (where is_earnings_outcome_13_weeks and is_earnings_outcome_13_weeks_due)
+            as earnings_outcome_13_weeks,
+        count(*) filter (where is_earnings_outcome_26_weeks_due) as earnings_outcome_26_weeks_due,
+        count(*) filter (where is_earnings_outcome_26_weeks and is_earnings_outcome_26_weeks_due)
+            as earnings_outcome_26_weeks,
+        -- achieved to date, beside each rate among those due
+        count(*) filter (where is_sustained_13_weeks) as sustained_13_weeks_achieved_to_date,
+        count(*) filter (where is_sustained_26_weeks) as sustained_26_weeks_achieved_to_date,
+        count(*) filter (where is_earnings_outcome_13_weeks) as earnings_outcome_13_weeks_achieved_to_date,
+        count(*) filter (where is_earnings_outcome_26_weeks) as earnings_outcome_26_weeks_achieved_to_date,
+        count(*) filter (where has_progression_outcome) as progression_outcomes,
+        count(*) filter (where has_moved_into_work) as moved_into_work
+    from episodes
+    group by grouping sets ((lead_partner_id, priority_group_recorded), (lead_partner_id), (priority_group_recorded), ())
+
+)
+
+select
+    partner_id || ':' || priority_group as partner_priority_group_key,
+    counted.*,
+    {% for rate, (numerator, denominator) in rates.items() %}
+    {{ safe_ratio(numerator, denominator) }} as {{ rate }},
+    {{ wilson_interval(numerator, denominator, 'lower') }} as {{ rate }}_ci_lower,
+    {{ wilson_interval(numerator, denominator, 'upper') }} as {{ rate }}_ci_upper{{ ',' if not loop.last }}
+    {% endfor %}
+from counted
