@@ -119,3 +119,11 @@ def test_retention_comparison_fails_when_the_rule_is_broken(warehouse):
     finally:
         warehouse.dbt("run", "--select", "int_workwell_retention_evaluated")
     assert workwell_vs_truth(workwell_counts(warehouse), truth) == []
+
+
+def test_workwell_did_not_start_reasons_are_reported(warehouse):
+    """The did-not-start mart covers the WorkWell service too: its reason counts add up to the truth."""
+    with warehouse.connect() as conn:
+        reported = conn.execute("select coalesce(sum(did_not_start), 0) from analytics.did_not_start_reasons_by_cohort_month"
+                                " where partner_id = 'icb_workwell'").fetchone()[0]
+    assert reported == warehouse.truth["workwell"]["did_not_start"] > 0
