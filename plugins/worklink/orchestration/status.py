@@ -1,9 +1,9 @@
 """`worklink status`: what the last night did, read from Airflow's metadata and the warehouse.
 
 Everything comes from records the platform already keeps (``dag_run``/``task_instance``/``xcom``
-in Airflow's database; ``ingest.file_manifest``, ``ingest.partner_alerts`` and
-``linkage.participant_xref`` in the warehouse), so the command works whether the night ran under
-the scheduler or through ``worklink nightly``.
+in Airflow's database; the files, late feeds, linkage and dbt results of
+``worklink.orchestration.night_report``), so the command works whether the night ran under the
+scheduler or through ``worklink nightly``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ again. This supervisor runs each as a child process in its own process group, wi
 ``<AIRFLOW_HOME>/logs/supervisor/<name>.log`` (mode 600), and starts a child that exited again
 after a back-off: 1 s, doubling on each quick failure up to ``max_backoff`` (30 s), back to 1 s
 once a child has run for ``healthy_after`` seconds. ``airflow db migrate`` runs first, retried the
-same way until the database answers.
+same way until the database answers; then the API server, and the others once it answers HTTP
+(tasks report to its execution API: a task started before it listens fails its first try).
 
 A task that was running when the scheduler died is not lost: the restarted scheduler resets tasks
 whose scheduler is gone (Airflow's orphaned-task adoption) and runs them again, up to the task's
@@ -24,6 +25,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,12 +134,39 @@ class Supervisor:
             delay = min(delay * 2, self.max_backoff)
         return False
 
+    def wait_for_api(self, timeout: float = 300.0) -> bool:
+        """Start the API server and wait until it answers HTTP (any status) at the execution API's
+        address, so the first tasks find it; False when it did not in ``timeout`` seconds."""
+        api = next((c for c in self.children if c.name == "api-server"), None)
+        url = self.env.get("AIRFLOW__CORE__EXECUTION_API_SERVER_URL")
+        if api is None or not url:
+            return True
+        self._start(api)
+        health = url.split("/execution", 1)[0].rstrip("/") + "/api/v2/monitor/health"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.stopping.is_set():
+            try:
+                with urllib.request.urlopen(health, timeout=5):  # noqa: S310 - our own API server
+                    pass
+                self.say(f"api-server answers at {health}")
+                return True
+            except urllib.error.HTTPError:
+                return True  # it answers, whatever it says
+            except (urllib.error.URLError, OSError):
+                pass
+            if api.proc.poll() is not None:
+                return False  # exited: the main loop restarts it
+            self.stopping.wait(1.0)
+        self.say(f"api-server did not answer at {health} in {timeout:.0f}s; starting the others anyway")
+        return False
+
     def run(self) -> int:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.log_dir, 0o700)
         if not self.migrate():
             return 0
         try:
+            self.wait_for_api()
             while not self.stopping.is_set():
                 now = time.monotonic()
                 for child in self.children:
