@@ -50,7 +50,8 @@ alert, delivery check, linkage or dbt task failed (`night_outcome`), and the dat
 | `night_outcome` | fails the run when any task above failed, emails the engineers | only ever fails on purpose; it is the run's verdict. |
 
 **Clearing**: always clear the failed task *with Downstream* (Grid view, or
-`worklink airflow tasks clear worklink_nightly -t '^<task>$' --downstream --yes`): the cleared
+`worklink airflow tasks clear worklink_nightly -t <task_id> --downstream --yes`; in Airflow 3.3 `-t`
+matches task ids containing the text, it is not a regular expression): the cleared
 tasks run again in dependency order, nothing downstream starts before its upstream succeeded.
 **Re-running a past night**: `worklink airflow backfill create --dag-id worklink_nightly
 --from-date YYYY-MM-DD --to-date YYYY-MM-DD`. **A partner corrected a month**: land the file,
