@@ -16,6 +16,7 @@ recorded under the run label ``reprocess__<partner>__<period>__<UTC time>`` in `
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable
@@ -86,6 +87,13 @@ def reprocess(partner_id: str, period: str, *, build: bool = True, say: Callable
         return outcome
     from worklink.linkage import run_linkage
     from worklink.orchestration.nightly_dbt import default_work_dir, run_nightly_dbt
+    from worklink.platform.database import runtime_env
+
+    # dbt runs in this process: its profile reads the connection from these variables (the DAG's
+    # tasks and `worklink dbt` get them from the same place)
+    for key, value in runtime_env(settings).items():
+        if key.startswith(("WORKLINK_DBT_", "DBT_")):
+            os.environ.setdefault(key, value)
 
     say("linking participants")
     summary = run_linkage()
