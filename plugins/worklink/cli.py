@@ -474,6 +474,36 @@ def files_confirm(file_id: int) -> None:
                + (f", replacing file {result.supersedes_file_id}" if result.supersedes_file_id else ""))
 
 
+@main.command()
+@click.option("--partner", required=True, help="The partner's id (its folder under contracts/ and landing/).")
+@click.option("--period", required=True, metavar="YYYY-MM", help="The corrected month.")
+@click.option("--no-build", is_flag=True, help="Only ingest; leave linkage and dbt to the next nightly.")
+def reprocess(partner: str, period: str, no_build: bool) -> None:
+    """Take in a partner's corrected month and rebuild what it affects.
+
+    \b
+    Land the corrected file(s) first, under the usual name, e.g.
+      landing/wythenshawe_wellbeing/referrals/WWC_referrals_2025-07.csv
+    then:
+      worklink reprocess --partner wythenshawe_wellbeing --period 2025-07
+
+    Every landed file of that partner whose name says that month is ingested with the nightly's
+    rules (a corrected file becomes the month's current version; an earlier version sent again is
+    reinstated; the current version sent again changes nothing), then participants are linked
+    again and the nightly dbt build rebuilds what changed. Run it while the nightly is not running.
+    """
+    from worklink.orchestration.reprocess import reprocess as run
+
+    try:
+        outcome = run(partner, period, build=not no_build, say=lambda m: click.echo(m, err=True))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{partner} {period}: {len(outcome.files)} file(s) ({outcome.run_label})"
+               + ("; rebuilt" if outcome.dbt else ""))
+    if any(r.status == "error" for r in outcome.files):
+        sys.exit(1)
+
+
 # --------------------------------------------------------------------------- tool passthrough
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
@@ -486,6 +516,42 @@ def airflow(args: tuple[str, ...]) -> None:
 
     # umask 077: whatever Airflow writes (logs, generated passwords) is readable by us alone.
     sys.exit(subprocess.call([_venv_bin("airflow"), *args], env=_subprocess_env(), umask=PRIVATE_UMASK))
+
+
+@main.command()
+@click.option("--port", type=int, default=None,
+              help="Port of the API server and UI (default: AIRFLOW__API__PORT, else 8080); the workers' "
+                   "execution API URL follows it.")
+@click.option("--only", "only", multiple=True, type=click.Choice(["scheduler", "dag-processor", "triggerer",
+                                                                   "api-server"]),
+              help="Run only these processes (repeatable; default: all four).")
+@click.option("--max-backoff", type=float, default=30.0, show_default=True,
+              help="Longest wait (seconds) before restarting a process that keeps failing.")
+def serve(port: int | None, only: tuple[str, ...], max_backoff: float) -> None:
+    """Run Airflow for real: scheduler, DAG processor, triggerer and API server, restarted when they stop.
+
+    \b
+    Each process's output goes to .worklink/airflow/logs/supervisor/<name>.log; this command
+    prints when a process starts, stops and is restarted (1 s back-off, doubling up to
+    --max-backoff). A database restart therefore stops the processes for a moment, not for
+    good. Stop everything with Ctrl-C or SIGTERM. The nightly then runs at 02:00 UTC; start one
+    now with `worklink airflow dags trigger worklink_nightly`, follow it with `worklink status`.
+    """
+    from worklink.orchestration.supervisor import PROCESSES, Supervisor
+    from worklink.platform.database import ensure_database
+    from worklink.platform.private_files import PRIVATE_UMASK
+
+    if port is not None:
+        os.environ["AIRFLOW__API__PORT"] = str(port)
+    ensure_database()
+    env = _subprocess_env()
+    settings = load_settings()
+    supervisor = Supervisor(_venv_bin("airflow"), env, settings.airflow_home / "logs" / "supervisor",
+                            processes=only or PROCESSES, max_backoff=max_backoff, umask=PRIVATE_UMASK)
+    supervisor.install_signal_handlers()
+    click.echo(f"Airflow UI and API: http://{env['AIRFLOW__API__HOST']}:{env['AIRFLOW__API__PORT']} "
+               f"(executor {env['AIRFLOW__CORE__EXECUTOR']}; logs {supervisor.log_dir})", err=True)
+    sys.exit(supervisor.run())
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

@@ -1,6 +1,12 @@
 """A deliberately failing night through Airflow: the run is `failed`, the data engineers get an email
-on a real local SMTP server (aiosmtpd), `worklink nightly` streams task progress and keeps its output
-where it says, and `worklink status` reports the night with a non-zero exit code."""
+on a real local SMTP server (aiosmtpd) with the run summary, `worklink nightly` streams task progress
+and keeps its output where it says, and `worklink status` reports the night with a non-zero exit code.
+
+The night has three faults a partner or the calendar can cause: a referrals file repeating a
+referral id with a changed phone number (both rows load; dbt's `unique` test on
+stg_vcse__referrals.referral_key fails, so dbt_build.nightly fails), a referrals file whose header
+is not the contract's (rejected), and months received after they were due (late feeds, the platform
+watching deliveries from 2026-03-01)."""
 
 from __future__ import annotations
 
@@ -42,12 +48,23 @@ def failing_night(module_db, tmp_path_factory):
 
     sample = tmp_path_factory.mktemp("failing_sample")
     generate(sample, seed=11, participants=60, defect_rate=0.0)
+    referrals = sample / "landing" / "wythenshawe_wellbeing" / "referrals"
+    # fault 1: a referral id sent twice in one month's file, the second time with another phone number
+    target = next(p for p in sorted(referrals.glob("*.csv")) if len(p.read_text().splitlines()) > 2)
+    header, first = target.read_text().splitlines()[:2]
+    cells = first.split(",")
+    phone = header.split(",").index("phone")
+    cells[phone] = "07700900123" if cells[phone] != "07700900123" else "07700900124"
+    with target.open("a") as out:
+        out.write(",".join(cells) + "\n")
+    # fault 2: a file that is not the referrals layout at all
+    (referrals / "WWC_referrals_2026-04.csv").write_text("ref,name\nR1,someone\n")
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         env = {**os.environ, "WORKLINK_LANDING_DIR": str(sample / "landing"),
-               "DBT_TARGET": "no_such_target",  # the deliberate fault: dbt cannot find its target
+               "WORKLINK_DELIVERIES_WATCHED_FROM": "2026-03-01",  # fault 3: months due since then are late
                "WORKLINK_TASK_RETRY_DELAY_SECONDS": "1",  # the retry still happens, without the wait
                "WORKLINK_ENGINEER_EMAILS": "data-engineers@example.org",
                "AIRFLOW_CONN_WORKLINK_SMTP":
@@ -84,12 +101,30 @@ def test_nightly_streams_task_progress_and_keeps_its_output_where_it_says(failin
 def test_the_data_engineers_get_one_email_naming_the_failed_task(failing_night):
     _, _, _, inbox = failing_night
     to_engineers = [m for rcpt, m in inbox.messages if "data-engineers@example.org" in rcpt]
-    assert len(to_engineers) == 1, [m["Subject"] for _, m in inbox.messages]
-    message = to_engineers[0]
-    assert "FAILED" in message["Subject"]
-    body = "".join(part.get_payload(decode=True).decode() for part in message.walk()
+    failed = [m for m in to_engineers if "FAILED" in m["Subject"]]
+    assert len(failed) == 1, [m["Subject"] for m in to_engineers]
+    # the late feeds are told once, in their own email (check_deliveries)
+    assert sum("late or missing" in m["Subject"] for m in to_engineers) == 1, [m["Subject"] for m in to_engineers]
+
+
+def _html_body(message) -> str:
+    return "".join(part.get_payload(decode=True).decode() for part in message.walk()
                    if part.get_content_type() == "text/html")
-    assert "dbt_build.nightly" in body and "FAILED" in body
+
+
+def test_the_engineers_alert_is_a_run_summary(failing_night):
+    _, _, _, inbox = failing_night
+    [message] = [m for rcpt, m in inbox.messages if "data-engineers@example.org" in rcpt and "FAILED" in m["Subject"]]
+    body = _html_body(message)
+    # what failed
+    assert "FAILED  dbt_build.nightly" in body
+    # which partners' files were rejected (the file's name, its partner)
+    assert "partners: wythenshawe_wellbeing" in body and "WWC_referrals_2026-04.csv: rejected" in body
+    # late feeds, dbt tests failed (the failing test named), linkage counts, link to the log
+    assert "late or missing feeds told tonight: 0" not in body and ": late" in body
+    assert "tests 1 failed" in body and "unique_stg_vcse__referrals_referral_key" in body
+    assert "linkage: " in body and " participants;" in body
+    assert "/dags/worklink_nightly/runs/" in body and "task logs: " in body and "dag_id=worklink_nightly" in body
 
 
 def test_status_reports_the_failed_night_with_a_non_zero_exit(failing_night):
@@ -98,7 +133,23 @@ def test_status_reports_the_failed_night_with_a_non_zero_exit(failing_night):
     report = json.loads(status.stdout)
     assert report["ok"] is False and report["night"]["state"] == "failed"
     assert "dbt_build.nightly" in report["night"]["failed_tasks"]
-    assert report["files"] and all(f["status"] in ("loaded", "loaded_with_quarantine") for f in report["files"])
-    assert report["linkage"]["participants"] > 0
+    # the rejected file, with its partner told
+    [rejected] = [f for f in report["files"] if f["status"] == "rejected"]
+    assert (rejected["partner"], rejected["file"], rejected["alert_sent"]) == (
+        "wythenshawe_wellbeing", "WWC_referrals_2026-04.csv", True)
+    assert report["problem_files"] == [rejected]
+    # late feeds told tonight: a month due after 2026-03-01 and received now is late
+    late = [f for f in report["late_feeds"] if f["kind"] == "late"]
+    assert late and all(f["due_at"] >= "2026-03-01" for f in late)
+    # dbt: the failed test, the models it built, those it skipped
+    dbt = report["dbt"]
+    assert dbt["tests_failed"] == 1 and dbt["from_an_earlier_night"] is False
+    assert any("unique_stg_vcse__referrals_referral_key" in n for n in dbt["failing_nodes"])
+    assert dbt["models_built"] > 0 and dbt["models_skipped"] > 0  # models downstream of the failed test
+    assert report["freshness"]["sources"] > 0
+    assert report["linkage"]["participants"] > 0 and report["linkage"]["source_records"] >= report["linkage"][
+        "participants"]
     assert "clear the failed task" in report["next"]
+    assert any(s.startswith("dbt: 1 tests") for s in report["next_steps"])
     assert plain.returncode == 1 and "FAILED" in plain.stdout and "Failed tasks:" in plain.stdout
+    assert "tests 1 failed" in plain.stdout and "rejected" in plain.stdout and "Next:" in plain.stdout

@@ -29,6 +29,40 @@ DEFAULT_ARGS = {
 }
 
 
+RUNBOOK = """
+# worklink nightly: operator's runbook
+
+Runs at 02:00 UTC. Loads every partner's landed files, tells partners about problems in their own
+files, links participants, builds the warehouse with dbt. The run is **failed** when any ingest,
+alert, delivery check, linkage or dbt task failed (`night_outcome`), and the data engineers
+(`WORKLINK_ENGINEER_EMAILS`) get one email with the run summary. First look: `worklink status`
+(plain or `--json`; exit code 1 when the last night failed). Details: `docs/operations.md`.
+
+| task | what it does | when it fails |
+|---|---|---|
+| `<partner>.ingest` | checks each landed file against the partner's contract, quarantines bad rows, loads the rest (`ingest.file_manifest`). A **rejected file is not a failure**: the partner is told. | an internal error on a file (database, disk): the file is recorded `error` and retried next night. Read the log, fix, then **Clear** this task with *Downstream*. |
+| `<partner>.alert` | emails the partner's data-quality contacts about their files of this run (runs whatever the ingest's outcome) | SMTP down (`worklink_smtp` connection): fix the connection, Clear the task; the alert is recorded in `ingest.partner_alerts`, a failing webhook never sends a second email. |
+| `ingests_finished` | waits for every partner group (one partner's failure does not stop the others' build) | never fails by itself |
+| `check_deliveries` | tells engineers and partners, once, about monthly files now late or missing | database or SMTP error: fix, Clear; nothing is told twice. |
+| `link_participants` | links every current source record to a participant (deterministic, then Splink) | read the log (out of memory, a database error); Clear with *Downstream*. Clerical review: `worklink link review`. |
+| `dbt_build.nightly` | one `dbt build` of what the night's data or changed code affects | a failed **dbt test** means data to look at: the log and `worklink status` name the node; fix the data or model, then Clear with *Downstream*. A retry rebuilds the whole selection, safely. |
+| `dbt_build.source_freshness` | `dbt source freshness` after the build, for the status and the scorecard | rarely; Clear it. |
+| `night_outcome` | fails the run when any task above failed, emails the engineers | only ever fails on purpose; it is the run's verdict. |
+
+**Clearing**: always clear the failed task *with Downstream* (Grid view, or
+`worklink airflow tasks clear worklink_nightly -t <task_id> --downstream --yes`; in Airflow 3.3 `-t`
+matches task ids containing the text, it is not a regular expression): the cleared
+tasks run again in dependency order, nothing downstream starts before its upstream succeeded.
+**Re-running a past night**: `worklink airflow backfill create --dag-id worklink_nightly
+--from-date YYYY-MM-DD --to-date YYYY-MM-DD`. **A partner corrected a month**: land the file,
+then `worklink reprocess --partner P --period YYYY-MM`.
+
+**Who to call**: the data engineer on duty (`WORKLINK_ENGINEER_EMAILS`) for any failed task; the
+partner's data-quality contact (in its contract, `contracts/<partner>/`) for rejected, late or
+missing files; the linkage owner for a growing clerical review queue.
+"""
+
+
 def partners(contracts: list[Contract]) -> dict[str, list[Contract]]:
     by_partner: dict[str, list[Contract]] = {}
     for contract in contracts:
@@ -153,7 +187,7 @@ def build_nightly_dag(contracts: list[Contract] | None = None) -> DAG:
         dagrun_timeout=DAGRUN_TIMEOUT,
         default_args=DEFAULT_ARGS,
         tags=["worklink", "nightly", "ingest", "dbt"],
-        doc_md=__doc__,
+        doc_md=RUNBOOK,
     ) as dag:
         groups = [partner_task_group(partner_id) for partner_id in sorted(partners(contracts))]
         # all_done: one partner's failed task must not stop the warehouse build for the others.

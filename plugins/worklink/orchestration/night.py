@@ -4,7 +4,9 @@ Airflow marks a run by its leaf tasks only, so a night whose ingest, linkage or 
 could still end ``success``. ``night_outcome`` is the last task (trigger rule ``all_done``): it
 reads the state of every ingest, alert, linkage and dbt task of the run and fails when any of them
 failed, which fails the run. Its failure notifier emails the data engineers
-(``WORKLINK_ENGINEER_EMAILS``) through the ``worklink_smtp`` connection with the summary.
+(``WORKLINK_ENGINEER_EMAILS``) through the ``worklink_smtp`` connection with the run summary:
+what failed, which partners' files were rejected, late feeds, dbt's failed tests, linkage counts
+and where the logs are (``worklink.orchestration.night_report``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,16 @@ def summarise_states(states: dict[str, str | None]) -> tuple[list[str], str]:
     return failed, "\n".join(lines)
 
 
+def night_details(run_id: str, started, failed: list[str]) -> str:
+    """The run summary's facts from the warehouse and dbt's results; a line saying why when unreadable."""
+    from worklink.orchestration.night_report import night_facts, summary_lines
+
+    try:
+        return "\n".join(summary_lines(night_facts(run_id, started, None, failed)))
+    except Exception as exc:  # noqa: BLE001 - the verdict must not depend on the details being readable
+        return f"(the night's details could not be read: {type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+
+
 def failure_notifiers() -> list:
     """An email notifier for the data engineers, when any are configured."""
     recipients = engineer_recipients()
@@ -59,7 +71,9 @@ def failure_notifiers() -> list:
         from_email=os.environ.get("WORKLINK_ALERT_FROM", "worklink@localhost"),
         smtp_conn_id=SMTP_CONN_ID,
         subject="worklink night {{ dag_run.run_id }} FAILED",
-        html_content="<h1>worklink nightly failed</h1><p>Run {{ dag_run.run_id }}</p><pre>{{ exception }}</pre>",
+        # the exception's text is the run summary; escaped, since file names come from partners
+        html_content="<h1>worklink nightly failed</h1><p>Run {{ dag_run.run_id }}</p>"
+                     "<pre>{{ exception | string | e }}</pre>",
     )]
 
 
@@ -77,6 +91,7 @@ def night_outcome_task():
         states = raw.get(run_id, raw) if isinstance(raw, dict) else {}
         states = {k: v for k, v in states.items() if k != ti.task_id}
         failed, summary = summarise_states(states)
+        summary += "\n" + night_details(run_id, context["dag_run"].start_date, failed)
         print(summary)
         if failed:
             raise AirflowFailException(summary)

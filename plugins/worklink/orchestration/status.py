@@ -1,9 +1,9 @@
 """`worklink status`: what the last night did, read from Airflow's metadata and the warehouse.
 
 Everything comes from records the platform already keeps (``dag_run``/``task_instance``/``xcom``
-in Airflow's database; ``ingest.file_manifest``, ``ingest.partner_alerts`` and
-``linkage.participant_xref`` in the warehouse), so the command works whether the night ran under
-the scheduler or through ``worklink nightly``.
+in Airflow's database; the files, late feeds, linkage and dbt results of
+``worklink.orchestration.night_report``), so the command works whether the night ran under the
+scheduler or through ``worklink nightly``.
 """
 
 from __future__ import annotations
@@ -37,60 +37,52 @@ def _last_run(conn: psycopg.Connection) -> dict[str, Any] | None:
     return run
 
 
-def _files(conn: psycopg.Connection, since, until) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        """select m.partner_id, m.feed, m.file_name, m.status, m.rows_in, m.rows_loaded, m.rows_quarantined,
-                  m.received_at, m.due_at,
-                  exists (select 1 from ingest.partner_alerts a where m.file_id = any (a.file_ids)) as alert_sent
-             from ingest.file_manifest m
-            where m.processed_at >= %s and (%s::timestamptz is null or m.processed_at <= %s)
-            order by m.partner_id, m.feed, m.file_name""", (since, until, until)).fetchall()
-    keys = ("partner", "feed", "file", "status", "rows_in", "rows_loaded", "rows_quarantined", "received_at",
-            "due_at", "alert_sent")
-    files = [dict(zip(keys, r, strict=True)) for r in rows]
-    for f in files:
-        f["late"] = bool(f["due_at"] and f["received_at"] and f["received_at"] > f["due_at"])
-    return files
-
-
-def _linkage(conn: psycopg.Connection) -> dict[str, int] | None:
-    exists = conn.execute("select to_regclass('linkage.participant_xref')").fetchone()[0]
-    if exists is None:
-        return None
-    records, participants = conn.execute(
-        "select count(*), count(distinct participant_id) from linkage.participant_xref").fetchone()
-    return {"source_records": records, "participants": participants}
+def next_steps(run: dict[str, Any], ok: bool, facts: dict[str, Any]) -> list[str]:
+    """What an operator should do now, most urgent first."""
+    if run["state"] in ("running", "queued"):
+        return ["the night is still running; look again later (Airflow UI: Grid view)"]
+    steps = []
+    if not ok:
+        steps.append(f"read the log of {', '.join(run['failed_tasks']) or 'the run'} "
+                     f"({facts['links']['logs']}, or the Airflow UI: {facts['links']['run']}), fix the cause, "
+                     "then clear the failed task so it and everything after it run again "
+                     "(docs/operations.md, 'When a task fails')")
+    dbt = facts["dbt"]
+    if dbt and not dbt["from_an_earlier_night"] and (dbt["tests_failed"] or dbt["models_failed"]):
+        steps.append(f"dbt: {dbt['tests_failed']} tests and {dbt['models_failed']} models failed; see the failing "
+                     f"nodes above and `worklink dbt test --select <node>` after the fix")
+    if facts["problem_files"]:
+        partners = sorted({f["partner"] for f in facts["problem_files"]})
+        steps.append(f"files rejected or held for {', '.join(partners)}: the partners were told (alert=yes); "
+                     "a held file needs `worklink files confirm FILE_ID` once the partner confirms it")
+    if facts["late_feeds"]:
+        steps.append(f"{len(facts['late_feeds'])} late or missing monthly files were told to the partners "
+                     "tonight; chase any that stay missing")
+    return steps or ["nothing to do"]
 
 
 def night_status() -> dict[str, Any]:
     """The last night, as a JSON-ready dict (``ok`` False when it failed or never ran)."""
+    from worklink.orchestration.night_report import night_facts
+
     with psycopg.connect(libpq_url(airflow_metadata_url()), connect_timeout=10) as conn:
         exists = conn.execute("select to_regclass('public.dag_run')").fetchone()[0]
         run = _last_run(conn) if exists else None
     if run is None:
         return {"ok": False, "night": None, "files": [], "linkage": None,
                 "next": "no night has run yet: `worklink nightly`, or start the scheduler (README, operators)"}
-    with psycopg.connect(libpq_url(warehouse_url()), connect_timeout=10) as conn:
-        has_manifest = conn.execute("select to_regclass('ingest.file_manifest')").fetchone()[0]
-        files = _files(conn, run["started"], run["ended"]) if has_manifest and run["started"] else []
-        linkage = _linkage(conn)
+    facts = night_facts(run["run_id"], run["started"], run["ended"], run["failed_tasks"],
+                        database_url=warehouse_url())
     ok = run["state"] == "success" and not run["failed_tasks"]
-    problems = [f for f in files if f["status"] in ("rejected", "error", "refused", "needs_confirmation")]
-    if run["state"] in ("running", "queued"):
-        advice = "the night is still running; look again later (Airflow UI: Grid view)"
-    elif not ok:
-        advice = (f"read the log of {', '.join(run['failed_tasks']) or 'the run'} (Airflow UI, or "
-                  f"worklink airflow tasks logs ...), fix the cause, then clear the failed task so it and "
-                  f"everything after it run again")
-    elif problems:
-        advice = "the night succeeded; partners were told about their rejected files (see files below)"
-    else:
-        advice = "nothing to do"
-    return {"ok": ok, "night": {k: run[k] for k in ("run_id", "state", "started", "ended", "failed_tasks", "dbt")},
-            "files": files, "linkage": linkage, "next": advice}
+    steps = next_steps(run, ok, facts)
+    return {"ok": ok,
+            "night": {k: run[k] for k in ("run_id", "state", "started", "ended", "failed_tasks")},
+            **facts, "nightly_task_result": run["dbt"], "next": "; ".join(steps), "next_steps": steps}
 
 
 def render(status: dict[str, Any]) -> str:
+    from worklink.orchestration.night_report import summary_lines
+
     night = status["night"]
     if night is None:
         return f"No night recorded.\nNext: {status['next']}"
@@ -100,14 +92,11 @@ def render(status: dict[str, Any]) -> str:
         lines.append("Failed tasks: " + ", ".join(night["failed_tasks"]))
     lines.append(f"\nFiles ({len(status['files'])}):")
     for f in status["files"]:
-        lines.append(f"  {f['partner']:24} {f['feed']:18} {f['status']:22} in={f['rows_in']:<7} "
-                     f"loaded={f['rows_loaded']:<7} quarantined={f['rows_quarantined']:<5} "
+        lines.append(f"  {f['partner']:24} {f['feed']:18} {f['status']:22} in={f['rows_in']!s:<7} "
+                     f"loaded={f['rows_loaded']!s:<7} quarantined={f['rows_quarantined']!s:<5} "
                      f"alert={'yes' if f['alert_sent'] else 'no':3} {'LATE ' if f['late'] else ''}{f['file']}")
-    if status["linkage"]:
-        lines.append(f"\nLinkage: {status['linkage']['source_records']} source records -> "
-                     f"{status['linkage']['participants']} participants")
-    dbt = night.get("dbt")
-    if dbt:
-        lines.append(f"dbt: {dbt.get('mode')} build, {dbt.get('nodes')} nodes, success={dbt.get('success')}")
-    lines.append(f"\nNext: {status['next']}")
+    lines.append("")
+    lines += summary_lines(status)
+    lines.append("\nNext:")
+    lines += [f"  - {step}" for step in status["next_steps"]]
     return "\n".join(lines)

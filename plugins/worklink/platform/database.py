@@ -9,6 +9,7 @@ the warehouse URL with the database name ``<name>_airflow``).
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -80,6 +81,8 @@ def runtime_env(settings: Settings | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": os.environ.get("AIRFLOW__CORE__EXECUTOR", "LocalExecutor"),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        # Tasks are CPU-bound (pandas, GX, Splink, dbt): more at once than cores only thrashes.
+        "AIRFLOW__CORE__PARALLELISM": os.environ.get("AIRFLOW__CORE__PARALLELISM", str(max(2, os.cpu_count() or 2))),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": af.render_as_string(hide_password=False),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
         "AIRFLOW__API__HOST": api_host,
@@ -87,6 +90,12 @@ def runtime_env(settings: Settings | None = None) -> dict[str, str]:
         # Workers reach the API server's execution API here; Airflow's default assumes port 8080.
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": os.environ.get(
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"http://{_client_host(api_host)}:{api_port}/execution/"),
+        # OpenLineage (Airflow's provider): every task's start and end as lineage events, to a file
+        # by default so it works offline; point AIRFLOW__OPENLINEAGE__TRANSPORT at Marquez or
+        # DataHub instead (docs/operations.md).
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": os.environ.get("AIRFLOW__OPENLINEAGE__NAMESPACE", "worklink"),
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": os.environ.get("AIRFLOW__OPENLINEAGE__TRANSPORT", json.dumps(
+            {"type": "file", "log_file_path": str(openlineage_events_file(settings)), "append": True})),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_PROFILES_DIR": str(settings.dbt_project_dir),
         "WORKLINK_DBT_HOST": wh.host or "127.0.0.1",
@@ -123,7 +132,14 @@ def prepare_airflow_home(settings: Settings | None = None) -> Path:
     if not passwords.exists():
         write_private_text(passwords, "")
     make_private(home / name for name in AIRFLOW_SECRET_FILES)
+    private_dir(openlineage_events_file(settings).parent)
     return home
+
+
+def openlineage_events_file(settings: Settings | None = None) -> Path:
+    """Where the default (file) OpenLineage transport appends its events, one JSON document a line."""
+    settings = settings or load_settings()
+    return settings.airflow_home / "openlineage" / "events.jsonl"
 
 
 def airflow_api_address() -> tuple[str, int]:

@@ -1,0 +1,189 @@
+"""`worklink serve`: run Airflow's long-lived processes and restart any that stops.
+
+Airflow's scheduler, DAG processor and triggerer exit when their metadata database goes away (a
+restart of PostgreSQL, a fail-over, a network blip) and ``airflow standalone`` does not start them
+again. This supervisor runs each as a child process in its own process group, with its output in
+``<AIRFLOW_HOME>/logs/supervisor/<name>.log`` (mode 600), and starts a child that exited again
+after a back-off: 1 s, doubling on each quick failure up to ``max_backoff`` (30 s), back to 1 s
+once a child has run for ``healthy_after`` seconds. ``airflow db migrate`` runs first, retried the
+same way until the database answers; then the API server, and the others once it answers HTTP
+(tasks report to its execution API: a task started before it listens fails its first try).
+
+A task that was running when the scheduler died is not lost: the restarted scheduler resets tasks
+whose scheduler is gone (Airflow's orphaned-task adoption) and runs them again, up to the task's
+retries. SIGTERM or SIGINT stops every child (SIGTERM to its group, SIGKILL after 30 s).
+
+For production, the same processes can run as systemd units (``infra/systemd/``): systemd's
+``Restart=always`` with ``RestartSec`` does what this supervisor does.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROCESSES = ("scheduler", "dag-processor", "triggerer", "api-server")
+
+
+def _say(message: str) -> None:
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} worklink serve: {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Child:
+    name: str
+    args: list[str]
+    proc: subprocess.Popen | None = None
+    started_at: float = 0.0
+    next_start: float = 0.0
+    backoff: float = 1.0
+    restarts: int = 0
+    log: object = field(default=None, repr=False)
+
+
+class Supervisor:
+    def __init__(self, airflow: str, env: dict[str, str], log_dir: Path, processes=PROCESSES,
+                 max_backoff: float = 30.0, healthy_after: float = 60.0, umask: int = 0o077,
+                 say: Callable[[str], None] = _say):
+        self.airflow, self.env, self.log_dir, self.umask, self.say = airflow, env, log_dir, umask, say
+        self.max_backoff, self.healthy_after = max_backoff, healthy_after
+        self.children = [Child(name, [airflow, name]) for name in processes]
+        self.stopping = threading.Event()
+
+    # ---------------------------------------------------------------------------------- children
+    def _open_log(self, name: str):
+        fd = os.open(self.log_dir / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+        return os.fdopen(fd, "a", buffering=1)
+
+    def _start(self, child: Child) -> None:
+        if child.log is None:
+            child.log = self._open_log(child.name)
+        child.log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {' '.join(child.args[1:])}\n")
+        child.proc = subprocess.Popen(child.args, env=self.env, stdout=child.log, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, start_new_session=True, umask=self.umask)
+        child.started_at = time.monotonic()
+        self.say(f"started {child.name} (pid {child.proc.pid})")
+
+    def _reap(self, child: Child, now: float) -> None:
+        code = child.proc.poll()
+        if code is None:
+            if now - child.started_at >= self.healthy_after:
+                child.backoff = 1.0
+            return
+        ran = now - child.started_at
+        if ran >= self.healthy_after:
+            child.backoff = 1.0
+        delay = child.backoff
+        child.backoff = min(child.backoff * 2, self.max_backoff)
+        child.proc, child.next_start = None, now + delay
+        child.restarts += 1
+        self.say(f"{child.name} exited with code {code} after {ran:.0f}s; restarting in {delay:.0f}s "
+                 f"(restart {child.restarts}; its log: {self.log_dir / (child.name + '.log')})")
+
+    def _stop_children(self, grace: float = 30.0) -> None:
+        running = [c for c in self.children if c.proc is not None and c.proc.poll() is None]
+        for child in running:
+            try:
+                os.killpg(child.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace
+        for child in running:
+            try:
+                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.say(f"{child.name} did not stop in {grace:.0f}s: killing it")
+                try:
+                    os.killpg(child.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                child.proc.wait()
+        # what the children started in their groups (task processes) goes with them
+        for child in self.children:
+            if child.proc is not None:
+                try:
+                    os.killpg(child.proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            if child.log is not None:
+                child.log.close()
+                child.log = None
+
+    # ---------------------------------------------------------------------------------- run
+    def migrate(self) -> bool:
+        """`airflow db migrate`, retried with back-off until the database answers (or we are stopped)."""
+        delay = 1.0
+        while not self.stopping.is_set():
+            with self._open_log("migrate") as log:
+                code = subprocess.call([self.airflow, "db", "migrate"], env=self.env, stdout=log,
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, umask=self.umask)
+            if code == 0:
+                return True
+            self.say(f"airflow db migrate failed (code {code}; {self.log_dir / 'migrate.log'}); "
+                     f"retrying in {delay:.0f}s")
+            self.stopping.wait(delay)
+            delay = min(delay * 2, self.max_backoff)
+        return False
+
+    def wait_for_api(self, timeout: float = 300.0) -> bool:
+        """Start the API server and wait until it answers HTTP (any status) at the execution API's
+        address, so the first tasks find it; False when it did not in ``timeout`` seconds."""
+        api = next((c for c in self.children if c.name == "api-server"), None)
+        url = self.env.get("AIRFLOW__CORE__EXECUTION_API_SERVER_URL")
+        if api is None or not url:
+            return True
+        self._start(api)
+        health = url.split("/execution", 1)[0].rstrip("/") + "/api/v2/monitor/health"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.stopping.is_set():
+            try:
+                with urllib.request.urlopen(health, timeout=5):  # noqa: S310 - our own API server
+                    pass
+                self.say(f"api-server answers at {health}")
+                return True
+            except urllib.error.HTTPError:
+                return True  # it answers, whatever it says
+            except (urllib.error.URLError, OSError):
+                pass
+            if api.proc.poll() is not None:
+                return False  # exited: the main loop restarts it
+            self.stopping.wait(1.0)
+        self.say(f"api-server did not answer at {health} in {timeout:.0f}s; starting the others anyway")
+        return False
+
+    def run(self) -> int:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.log_dir, 0o700)
+        if not self.migrate():
+            return 0
+        try:
+            self.wait_for_api()
+            while not self.stopping.is_set():
+                now = time.monotonic()
+                for child in self.children:
+                    if child.proc is not None:
+                        self._reap(child, now)
+                    if child.proc is None and now >= child.next_start and not self.stopping.is_set():
+                        self._start(child)
+                self.stopping.wait(1.0)
+        finally:
+            self.say("stopping " + ", ".join(c.name for c in self.children))
+            self._stop_children()
+        return 0
+
+    def install_signal_handlers(self) -> None:
+        def stop(signum, _frame):
+            self.say(f"signal {signal.Signals(signum).name}: stopping")
+            self.stopping.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
