@@ -41,7 +41,7 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.scheduler]
 WORKLINK = str(Path(sys.executable).with_name("worklink"))
 DAG = "worklink_nightly"
 ENGINEERS = "data-engineers@example.org"
