@@ -568,6 +568,22 @@ def dbt(args: tuple[str, ...]) -> None:
                              cwd=load_settings().dbt_project_dir))
 
 
+@main.command("lint-sql", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--fix", is_flag=True, help="Rewrite the models in place where SQLFluff can (layout, casing).")
+@click.argument("paths", nargs=-1, type=click.UNPROCESSED)
+def lint_sql(fix: bool, paths: tuple[str, ...]) -> None:
+    """Lint the dbt models with SQLFluff's dbt templater (rules in dbt_project/.sqlfluff).
+
+    PATHS are relative to dbt_project/ (default: models). Each model is compiled by dbt first, so
+    refs, vars and macros are linted as they are built; this needs the database (started if embedded).
+    Exit code 1 when a rule is broken; the test command runs it before pytest."""
+    from worklink.platform.database import ensure_database
+
+    ensure_database()
+    command = [_venv_bin("sqlfluff"), "fix" if fix else "lint", *(paths or ("models",)), "--processes", "2"]
+    sys.exit(subprocess.call(command, env=_subprocess_env(), cwd=load_settings().dbt_project_dir))
+
+
 DBT_DOCS_PORT = 8580
 
 
