@@ -18,15 +18,16 @@ def contract(key: str):
     return next(c for c in load_contracts() if c.key == key)
 
 
-def defective_referrals_csv() -> bytes:
-    """Moss Side Carers' September 2025 referrals, three rows written by hand on the agreed example:
+def defective_referrals_csv(period: str = "2025-09") -> bytes:
+    """Moss Side Carers' referrals for ``period`` (a file named MSCN_referrals_<period>.csv), three rows
+    written by hand on the agreed example row (referred on the 15th of ``period``):
 
     spreadsheet row 2 (first data row): correct;
     row 3: 'Date Referred' is 31/02/2025, a day February never has -> held back (not a date);
     row 4: 'Referred By' left empty, a required column -> held back.
     So 3 rows, 1 would load, 2 held back.
     """
-    base = example_row(contract("mossside_carers__referrals"), "2025-09")
+    base = example_row(contract("mossside_carers__referrals"), period)
     rows = [dict(base, ClientID="MS-0001"),
             dict(base, ClientID="MS-0002", **{"Date Referred": "31/02/2025"}),
             dict(base, ClientID="MS-0003", **{"Referred By": ""})]

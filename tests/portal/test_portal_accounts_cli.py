@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+import pytest
 from click.testing import CliRunner
 from portal_helpers import csrf_of, make_client
 from worklink.cli import main
@@ -52,3 +53,16 @@ def test_weak_passwords_and_unknown_partners_are_refused(portal_env):
 def sign_in_as(client, username, password):
     form = client.get("/sign-in")
     return client.post("/sign-in", data={"csrf": csrf_of(form.text), "username": username, "password": password})
+
+
+@pytest.mark.parametrize("role", ["worklink_evaluator", "worklink_public"])
+def test_evaluator_and_public_roles_cannot_read_accounts(portal_env, session_db, role):
+    from sqlalchemy.engine import make_url
+    from worklink.ingest.loader import prepare_warehouse
+    from worklink.platform.roles import role_password
+
+    prepare_warehouse(session_db)  # the roles and their grants, as every load applies them
+    url = make_url(session_db).set(username=role, password=role_password(role))
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("select password_hash from portal.accounts")

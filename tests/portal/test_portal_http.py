@@ -246,7 +246,7 @@ def test_a_real_workbook_passes_the_zip_checks(client, tmp_path):
 def test_a_partner_cannot_reach_another_partners_pages_or_files(portal_env, session_db):
     with make_client(session_db) as a, make_client(session_db) as b:
         a_csrf = signed_in(a, "ms.officer")
-        checked = upload(a, MS, a_csrf, "MSCN_referrals_2025-07.csv", defective_referrals_csv())
+        checked = upload(a, MS, a_csrf, "MSCN_referrals_2025-07.csv", defective_referrals_csv("2025-07"))
         upload_id = checked.headers["location"].rsplit("/", 1)[1]
         b_csrf = signed_in(b, "act.officer")
         for url in (f"/p/{MS}/", f"/p/{MS}/history", f"/p/{MS}/scorecard", f"/p/{MS}/alerts", f"/p/{MS}/alerts/1",
@@ -269,3 +269,12 @@ def test_a_partner_cannot_reach_another_partners_pages_or_files(portal_env, sess
         assert upload(b, MS, b_csrf, CSV_NAME, defective_referrals_csv()).status_code == 403
         assert not (portal_env / MS / "referrals" / "MSCN_referrals_2025-07.csv").exists()
         assert "MSCN_" not in b.get(f"/p/{ACT}/history").text + b.get(f"/p/{ACT}/").text
+
+
+def test_a_hostile_file_name_is_shown_as_text(client):
+    csrf = signed_in(client, "ms.officer")
+    name = "MSCN_referrals_2025-05<img src=x onerror=alert(1)>.csv"
+    checked = upload(client, MS, csrf, name, defective_referrals_csv("2025-05"), feed="referrals")
+    assert checked.status_code == 303
+    page = client.get(checked.headers["location"]).text
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
