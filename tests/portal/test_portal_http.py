@@ -130,8 +130,9 @@ def test_defective_file_is_checked_submitted_and_read_by_the_nightly(client, ses
     assert (result.status, result.rows_in, result.rows_loaded, result.rows_quarantined) == \
         ("loaded_with_quarantine", 3, 1, 2)
     history = client.get(f"/p/{MS}/history").text
-    assert "waiting for tonight" not in history
-    assert "loaded, some rows held back" in history and "this page" in history
+    waiting, received = history.split('id="received"')
+    assert CSV_NAME not in waiting and CSV_NAME in received  # read by the load: no longer waiting
+    assert "loaded, some rows held back" in received and "this page" in received
     scorecard = client.get(f"/p/{MS}/scorecard").text
     assert "<td>2025-09</td><td>referrals</td>" in scorecard
 
