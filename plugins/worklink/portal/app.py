@@ -94,7 +94,12 @@ async def _too_large(send, limit: int) -> None:
 
 
 def create_app(settings: Settings | None = None, config: PortalConfig | None = None,
-               database_url: str | None = None, warm_up: bool = True) -> FastAPI:
+               database_url: str | None = None, warm_up: bool = True) -> BodyLimitApp:
+    """The portal as an ASGI app, wrapped in the body limit.
+
+    One function on purpose: every route is a closure over the same settings, contracts, database
+    URL and check lock, and the partner check sits next to each route where a reviewer sees it.
+    """
     settings = settings or load_settings()
     config = config or PortalConfig.from_env()
     url = database_url or store.database_url()
