@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Headless browser for the evaluation-report rendering test (tests/report/): Debian's chromium.
+# Headless browser for the evaluation-report rendering test (tests/report/) and the upload page's
+# browser test (tests/portal/, Playwright driving this chromium; Playwright downloads no browser):
+# Debian's chromium.
 # Idempotent: does nothing when /usr/bin/chromium is already there. Needs root (or sudo) to install.
 set -euo pipefail
 if [ -x /usr/bin/chromium ]; then

@@ -318,6 +318,11 @@ main.add_command(report_command, name="report")
 main.add_command(archive_command, name="archive")
 main.add_command(audit_command, name="audit")
 
+# Partner upload page (worklink.portal): `worklink portal`, `worklink portal user ...`.
+from worklink.portal.cli import portal_command  # noqa: E402
+
+main.add_command(portal_command, name="portal")
+
 
 # --------------------------------------------------------------------------------- contracts
 @main.group()
