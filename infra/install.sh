@@ -4,8 +4,21 @@
 #     byte-code compiled (without .pyc files every Airflow/dbt process start costs 2-3 s more);
 #   - PostgreSQL server binaries for the embedded warehouse, from Debian's packages, when missing
 #     and no WORKLINK_DATABASE_URL is set.
+# Usage: bash infra/install.sh [--production]
+#   --production: the locked runtime only (no dev tools) and no PostgreSQL server binaries, for a
+#                 deployment that brings its own database; the container image (infra/Dockerfile)
+#                 runs this script with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+PRODUCTION=0
+for arg in "$@"; do
+  case "$arg" in
+    --production) PRODUCTION=1 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "unknown option: $arg (bash infra/install.sh --help)" >&2; exit 2 ;;
+  esac
+done
 
 say() { printf '\033[36m==> %s\033[0m\n' "$*" >&2; }
 
@@ -21,7 +34,7 @@ if [ ! -x "$UV" ]; then
   .worklink/tools/bin/pip install --quiet --disable-pip-version-check uv
 fi
 
-if [ -z "${WORKLINK_DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+if [ "$PRODUCTION" = 0 ] && [ -z "${WORKLINK_DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
    && ! command -v initdb >/dev/null 2>&1 && [ -z "${WORKLINK_PG_BINDIR:-}" ]; then
   if [ "$(id -u)" = 0 ]; then
     say "installing PostgreSQL server binaries (Debian package postgresql)"
@@ -35,7 +48,8 @@ fi
 
 # pgaudit, for the access audit of the identity vault (worklink audit report), beside the server
 # binaries the embedded PostgreSQL uses. Without it the platform runs, and says the audit is off.
-if [ -z "${WORKLINK_DATABASE_URL:-}" ] && [ -z "${WORKLINK_PG_BINDIR:-}" ] && [ "$(id -u)" = 0 ]; then
+if [ "$PRODUCTION" = 0 ] && [ -z "${WORKLINK_DATABASE_URL:-}" ] && [ -z "${WORKLINK_PG_BINDIR:-}" ] \
+   && [ "$(id -u)" = 0 ]; then
   major=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -n | tail -1 | cut -d/ -f5)
   if [ -n "$major" ] && [ ! -f "/usr/lib/postgresql/$major/lib/pgaudit.so" ]; then
     say "installing pgaudit (Debian package postgresql-$major-pgaudit) for the access audit"
@@ -45,6 +59,8 @@ if [ -z "${WORKLINK_DATABASE_URL:-}" ] && [ -z "${WORKLINK_PG_BINDIR:-}" ] && [ 
   fi
 fi
 
+SYNC=(sync --frozen --python "$PYTHON" --quiet)
+[ "$PRODUCTION" = 1 ] && SYNC+=(--no-dev)
 say "syncing .venv from uv.lock"
-UV_PYTHON_DOWNLOADS=never UV_COMPILE_BYTECODE=1 "$UV" sync --frozen --python "$PYTHON" --quiet
+UV_PYTHON_DOWNLOADS=never UV_COMPILE_BYTECODE=1 "$UV" "${SYNC[@]}"
 say "environment ready: .venv/bin/worklink --help"

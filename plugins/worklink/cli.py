@@ -688,7 +688,7 @@ def nightly(participants: int, seed: int, regenerate: bool, logical_date: str) -
     url = ensure_database(settings)
     click.echo(f"    {'embedded PostgreSQL' if settings.uses_embedded_database else 'WORKLINK_DATABASE_URL'} ready",
                err=True)
-    using_sample = "WORKLINK_LANDING_DIR" not in os.environ
+    using_sample = not settings.landing_dir_configured
     if using_sample and (regenerate or not settings.landing_dir.exists()):
         from worklink.synth import generate
 
@@ -754,6 +754,43 @@ def _summarise(url: str) -> None:
     click.echo(f"\nanalytics.referrals_by_partner_month: {mart[0]} rows, {mart[1]} referrals")
     click.echo("Try:  .venv/bin/worklink psql -c "
                "'select * from analytics.referrals_by_partner_month order by 1 limit 12'")
+
+
+@main.command("settings")
+@click.option("--markdown", is_flag=True, help="Print the settings table the README holds (generated from Settings).")
+@click.option("--write", "readme", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="With --markdown: replace the table between the markers in this file (the README).")
+def settings_command(markdown: bool, readme: Path | None) -> None:
+    """Every WORKLINK_* setting: its value here (secrets shown as set / unset), or the documentation.
+
+    \b
+      worklink settings                               # what this process would use
+      worklink settings --markdown                    # the README's table
+      worklink settings --markdown --write README.md  # regenerate it after adding a setting
+    """
+    from worklink.settings import documented_settings, replace_readme_table, settings_markdown
+
+    if readme is not None and not markdown:
+        raise click.UsageError("--write needs --markdown")
+    if markdown:
+        if readme is None:
+            click.echo(settings_markdown(), nl=False)
+        else:
+            readme.write_text(replace_readme_table(readme.read_text()))
+            click.echo(f"settings table in {readme} regenerated", err=True)
+        return
+    settings = load_settings()
+    for f in documented_settings():
+        value = getattr(settings, f.name)
+        if f.metadata["secret"]:
+            shown = "set" if value else "unset"
+        elif value and f.name.endswith("_url"):
+            from sqlalchemy.engine import make_url
+
+            shown = make_url(value).render_as_string(hide_password=True)
+        else:
+            shown = "unset (default)" if value in (None, (), "") else str(value)
+        click.echo(f"{f.name:26} {shown}")
 
 
 if __name__ == "__main__":  # pragma: no cover

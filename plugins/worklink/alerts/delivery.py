@@ -60,7 +60,7 @@ def send_mail(recipients: list[str], subject: str, html_content: str, conn_id: s
     ``text_content``, a plain-text part beside the HTML (multipart/alternative) for any mail program."""
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
-    from_email = os.environ.get("WORKLINK_ALERT_FROM", DEFAULT_FROM)
+    from_email = load_settings().alert_from or DEFAULT_FROM
     with SmtpHook(smtp_conn_id=conn_id) as hook:
         if text_content is None:
             hook.send_email_smtp(to=recipients, subject=subject, html_content=html_content,

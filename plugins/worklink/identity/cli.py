@@ -6,6 +6,8 @@ import os
 
 import click
 
+from worklink.settings import load_settings
+
 
 @click.group(name="identity", context_settings={"help_option_names": ["-h", "--help"]})
 def identity_command() -> None:
@@ -49,7 +51,7 @@ def rotate_key_command(new_key_env: str | None, yes: bool, database_url: str | N
             raise click.ClickException(f"{new_key_env} must hold the key as hex") from exc
         if len(new_key) < 32:
             raise click.ClickException("the new key must have at least 256 bits (64 hex characters)")
-    elif os.environ.get("WORKLINK_PSEUDONYM_KEY"):
+    elif load_settings().pseudonym_key:
         raise click.ClickException("WORKLINK_PSEUDONYM_KEY is set: pass the new key with --new-key-env VAR")
     if not yes:
         click.confirm("Re-tokenise every raw table under a new pseudonym key (pause the nightly DAG first)?",

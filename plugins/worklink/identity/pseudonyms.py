@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -34,13 +33,14 @@ KEY_VERSION_BYTES = 4  # the token's first 8 hex characters name the key, so rot
 
 
 def _master_key() -> bytes:
-    env = os.environ.get("WORKLINK_PSEUDONYM_KEY")
+    settings = load_settings()
+    env = settings.pseudonym_key
     if env:
         try:
             return bytes.fromhex(env)
         except ValueError:
             return env.encode()
-    path: Path = load_settings().state_dir / "secrets" / "pseudonym.key"
+    path: Path = settings.state_dir / "secrets" / "pseudonym.key"
     if not path.exists():
         write_private_text(path, secrets.token_hex(32))
     return bytes.fromhex(path.read_text().strip())

@@ -64,7 +64,7 @@ class RotationResult:
 @contextmanager
 def _key(master: bytes):
     """Compute tokens under ``master`` inside the block (pseudonyms reads the env variable first)."""
-    previous = os.environ.get("WORKLINK_PSEUDONYM_KEY")
+    previous = load_settings().pseudonym_key
     os.environ["WORKLINK_PSEUDONYM_KEY"] = master.hex()
     try:
         yield
@@ -93,7 +93,7 @@ def rotate_key(database_url: str, new_master: bytes | None = None,
     new_master = new_master or bytes.fromhex(secrets.token_hex(32))
     if new_master == old_master:
         raise ValueError("the new key is the key in use")
-    key_file = None if os.environ.get("WORKLINK_PSEUDONYM_KEY") else settings.state_dir / "secrets" / "pseudonym.key"
+    key_file = None if settings.pseudonym_key else settings.state_dir / "secrets" / "pseudonym.key"
     pending = key_file.with_name("pseudonym.key.next") if key_file else None
     if pending is not None:
         if pending.exists():

@@ -7,12 +7,13 @@ file (tests and experiments); the default is the one in the repository.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from worklink.settings import load_settings
 
 SETTINGS_PATH = Path(__file__).with_name("settings.yml")
 
@@ -136,7 +137,7 @@ class LinkageConfig(_Strict):
 
 
 def settings_path() -> Path:
-    return Path(os.environ.get("WORKLINK_LINKAGE_SETTINGS", SETTINGS_PATH))
+    return load_settings().linkage_settings or SETTINGS_PATH
 
 
 @lru_cache(maxsize=4)

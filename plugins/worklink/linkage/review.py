@@ -16,12 +16,12 @@ from the vault for display to an authorised reviewer only.
 from __future__ import annotations
 
 import getpass
-import os
 
 import pandas as pd
 import psycopg
 
 from worklink.linkage import store
+from worklink.settings import load_settings
 
 DECISIONS = ("link", "do_not_link")
 
@@ -33,7 +33,7 @@ def ordered(key_a: str, key_b: str) -> tuple[str, str]:
 
 
 def reviewer() -> str:
-    return os.environ.get("WORKLINK_REVIEWER") or getpass.getuser()
+    return load_settings().reviewer or getpass.getuser()
 
 
 def record_decision(conn: psycopg.Connection, key_a: str, key_b: str, decision: str,

@@ -6,7 +6,6 @@ its task, and nothing here touches the database until a task runs.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 
 from airflow.providers.standard.operators.empty import EmptyOperator
@@ -24,7 +23,7 @@ DEFAULT_ARGS = {
     "owner": PLATFORM_OWNER,
     "retries": 1,
     # A failed task is tried once more after this (WORKLINK_TASK_RETRY_DELAY_SECONDS; tests shorten it).
-    "retry_delay": timedelta(seconds=int(os.environ.get("WORKLINK_TASK_RETRY_DELAY_SECONDS", "120"))),
+    "retry_delay": timedelta(seconds=load_settings().task_retry_delay_seconds),
     "execution_timeout": TASK_TIMEOUT,
 }
 

@@ -11,7 +11,6 @@ and where the logs are (``worklink.orchestration.night_report``).
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 from worklink.settings import load_settings
@@ -68,7 +67,7 @@ def failure_notifiers() -> list:
 
     return [SmtpNotifier(
         to=recipients,
-        from_email=os.environ.get("WORKLINK_ALERT_FROM", "worklink@localhost"),
+        from_email=load_settings().alert_from or "worklink@localhost",
         smtp_conn_id=SMTP_CONN_ID,
         subject="worklink night {{ dag_run.run_id }} FAILED",
         # the exception's text is the run summary; escaped, since file names come from partners

@@ -200,17 +200,18 @@ def save_state(work_dir: Path, manifest: Path, loads: dict[str, str | None]) -> 
 
 def _warehouse_conninfo() -> str:
     """The database dbt builds in: the profile's variables (dbt_project/profiles.yml) when set."""
-    if "WORKLINK_DBT_HOST" in os.environ:
-        from psycopg.conninfo import make_conninfo
-
-        return make_conninfo(host=os.environ["WORKLINK_DBT_HOST"], port=os.environ.get("WORKLINK_DBT_PORT", "54329"),
-                             user=os.environ.get("WORKLINK_DBT_USER", "worklink"),
-                             password=os.environ.get("WORKLINK_DBT_PASSWORD", ""),
-                             dbname=os.environ.get("WORKLINK_DBT_DBNAME", "worklink"))
-    from worklink.platform.database import libpq_url, warehouse_url
     from worklink.settings import load_settings
 
-    return libpq_url(warehouse_url(load_settings()))
+    settings = load_settings()
+    profile = settings.dbt_profile
+    if profile is not None:
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(host=profile.host, port=profile.port, user=profile.user,
+                             password=profile.password, dbname=profile.dbname)
+    from worklink.platform.database import libpq_url, warehouse_url
+
+    return libpq_url(warehouse_url(settings))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,15 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int)
     parser.add_argument("--json", type=Path, help="also write the result here")
     args = parser.parse_args(argv)
-    if "WORKLINK_DBT_HOST" not in os.environ:
+    from worklink.settings import load_settings
+
+    if load_settings().dbt_profile is None:
         # the profile's connection variables, as `worklink dbt` sets them (the DAG's tasks have them)
         from worklink.platform.database import runtime_env
 
         for key, value in runtime_env().items():
             os.environ.setdefault(key, value)
     if args.project_dir is None:
-        from worklink.settings import load_settings
-
         args.project_dir = load_settings().dbt_project_dir
     if args.work_dir is None:
         args.work_dir = default_work_dir()

@@ -28,6 +28,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from worklink.platform.private_files import write_private_text
+from worklink.settings import load_settings
 
 SUPERUSER = "worklink"
 DEFAULT_PORT = 54329
@@ -87,9 +88,9 @@ def pgaudit_installed() -> bool:
 
 
 def _find_bindir() -> Path:
-    explicit = os.environ.get("WORKLINK_PG_BINDIR")
+    explicit = load_settings().pg_bindir
     if explicit:
-        return Path(explicit)
+        return explicit
     candidates = sorted(
         glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True
     )

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import secrets
 import time
 from collections.abc import Iterator
@@ -68,7 +67,7 @@ def _store(role: str, password: str) -> None:
 
 def role_password(role: str) -> str:
     """The password this checkout knows for ``role`` (environment first, then roles.json)."""
-    env = os.environ.get(f"{role.upper()}_PASSWORD")
+    env = load_settings().role_passwords.get(role)
     if env:
         return env
     stored = _stored()
@@ -94,7 +93,7 @@ def _creating_roles() -> Iterator[None]:
 
 
 def _new_password(role: str) -> str:
-    return os.environ.get(f"{role.upper()}_PASSWORD") or secrets.token_urlsafe(18)
+    return load_settings().role_passwords.get(role) or secrets.token_urlsafe(18)
 
 
 def _create_role(conn: psycopg.Connection, role: str) -> None:
@@ -102,7 +101,7 @@ def _create_role(conn: psycopg.Connection, role: str) -> None:
         return  # made by another process of this checkout while we waited for the lock
     password = _new_password(role)
     # Stored first: a role created with a password nobody kept would be unusable.
-    if not os.environ.get(f"{role.upper()}_PASSWORD"):
+    if not load_settings().role_passwords.get(role):
         _store(role, password)
     try:
         with conn.transaction():
@@ -111,7 +110,7 @@ def _create_role(conn: psycopg.Connection, role: str) -> None:
     except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
         # Another checkout on the same server created it at the same moment: the role is theirs,
         # with their password (`worklink db rotate-passwords` gives this checkout one).
-        if not os.environ.get(f"{role.upper()}_PASSWORD"):
+        if not load_settings().role_passwords.get(role):
             stored = _stored()
             stored.pop(role, None)
             write_private_text(_store_path(), json.dumps(stored, indent=2))
@@ -227,7 +226,7 @@ def rotate_passwords(conn: psycopg.Connection, roles: tuple[str, ...] = ROLES) -
             raise ValueError(f"unknown role {role}; worklink's roles are {', '.join(ROLES)}")
         exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
         password = _new_password(role)
-        if not os.environ.get(f"{role.upper()}_PASSWORD"):
+        if not load_settings().role_passwords.get(role):
             _store(role, password)
         verb = "alter" if exists else "create"
         conn.execute(sql.SQL(verb + " role {} with login password {}").format(

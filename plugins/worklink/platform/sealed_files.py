@@ -61,7 +61,7 @@ def parse_key(text: str, where: str) -> bytes:
 
 def archive_key() -> bytes:
     """The key new files are sealed with."""
-    env = os.environ.get("WORKLINK_ARCHIVE_KEY")
+    env = load_settings().archive_key
     if env:
         return parse_key(env, "WORKLINK_ARCHIVE_KEY")
     path = _key_path()
@@ -78,7 +78,7 @@ def key_id(key: bytes) -> bytes:
 def reading_keys(extra: Iterable[bytes] = ()) -> dict[bytes, bytes]:
     """Every key a sealed file may have been written with, by key id."""
     keys = [archive_key(), *extra]
-    for text in filter(None, os.environ.get("WORKLINK_ARCHIVE_OLD_KEYS", "").split(",")):
+    for text in load_settings().archive_old_keys:
         keys.append(parse_key(text, "WORKLINK_ARCHIVE_OLD_KEYS"))
     return {key_id(k): k for k in keys}
 
