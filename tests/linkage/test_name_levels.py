@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
 import pytest
 from worklink.linkage.config import load_config
 from worklink.linkage.model import comparisons
@@ -50,3 +51,13 @@ def test_given_name_levels_keep_their_order():
                     {"first_name": "DAVIES", "surname": "ZOE", "first_name_canonical": "DAVIES"}) == \
         "equals the other's family name (swapped)"
 
+
+
+def test_street_words_are_abbreviated_one_way():
+    """Terrace is written TER, TERR or TCE on forms; all three clean to TER, as Road and RD do."""
+    from worklink.linkage.records import clean_address_line
+
+    lines = pd.Series(["12 Willow Terrace", "12 willow terr.", "12 Willow Tce", "12 WILLOW TER", "Mill Road", " . "])
+    cleaned = clean_address_line(lines)
+    assert cleaned[:5].tolist() == ["12 WILLOW TER"] * 4 + ["MILL RD"]
+    assert pd.isna(cleaned[5])  # nothing left
