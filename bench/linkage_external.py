@@ -262,6 +262,10 @@ def main() -> int:
             print(f"[{name}] Splink alone on the same fields ...", flush=True)
             result["splink_alone"] = splink_alone(records, accept)
         results[name] = result
+        q, b = result["quality"]["pairs"], result["blocking"]
+        print(f"[{name}] P {q['precision']:.4f} R {q['recall']:.4f} F1 {q['f1']:.4f}, blocking recall "
+              f"{b['recall']:.4f}, false links {result['false_accepted_links']} of {result['accepted_links']}",
+              flush=True)
     print("\nExternal linkage benchmark")
     print(f"command: python {' '.join(sys.argv)}")
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs; load average at end {os.getloadavg()[0]:.1f}")

@@ -53,3 +53,26 @@ def test_shipped_rules_propose_swapped_names_by_their_sound():
     assert blocking_recall(recs, truth, RULES, unlinkable=set())["blocked"] == 1
     out = blocking_recall(recs, truth, load_config().model.blocking_rules, unlinkable=set())
     assert (out["true_pairs"], out["blocked"]) == (2, 2)
+
+
+def test_swapped_nickname_meets_by_the_sound_of_the_name_as_written():
+    """BETH COPWICK vs COPWICK BET (names swapped, "H" dropped, year of birth mistyped, moved).
+
+    By hand: BETH's canonical form is ELIZABETH (Soundex E421), but in the family-name box "BET" is
+    not canonicalised (B300). The swap rule compares the given name as written: BETH -> B300 = BET
+    -> B300, and COPWICK -> C120 both ways; with the canonical form (E421 vs B300) it never meets.
+    """
+    from worklink.linkage.config import load_config
+
+    raw = pd.DataFrame([("p:D1", "Beth", "Copwick", "1973-10-10", "BB2 2TW"),
+                        ("p:D2", "Copwick", "Bet", "1974-10-10", "M14 5TQ")],
+                       columns=["source_record_key", "first_name", "surname", "dob", "postcode"])
+    recs = clean_records(raw.assign(source_system="p", record_date=None, extract_period=None, sex=None,
+                                    nhs_number=None, nino=None, address_line=None, house_number=None))
+    by_key = recs.set_index("source_record_key")
+    assert by_key.loc["p:D1", ["first_soundex", "given_soundex", "surname_soundex"]].tolist() == [
+        "E421", "B300", "C120"]
+    truth = pd.Series({"p:D1": 1, "p:D2": 1})
+    canonical_swap = ["l.first_soundex = r.surname_soundex and l.surname_soundex = r.first_soundex"]
+    assert blocking_recall(recs, truth, canonical_swap, unlinkable=set())["blocked"] == 0
+    assert blocking_recall(recs, truth, load_config().model.blocking_rules, unlinkable=set())["blocked"] == 1

@@ -23,6 +23,7 @@ from worklink.linkage import store
 from worklink.linkage.attributes import derive_attributes
 from worklink.linkage.cluster import (
     EDGE_COLUMNS,
+    Clustering,
     attribute_methods,
     cluster,
     connected_components,
@@ -31,7 +32,7 @@ from worklink.linkage.cluster import (
 )
 from worklink.linkage.config import LinkageConfig, load_config
 from worklink.linkage.deterministic import deterministic_edges
-from worklink.linkage.ids import assign_participant_ids
+from worklink.linkage.ids import Assignment, assign_participant_ids
 from worklink.linkage.model import TrainedModel, charts_for_model, model_fingerprint, score_pairs, train_model
 from worklink.linkage.records import clean_records, extract_source_records
 
@@ -204,19 +205,41 @@ def run_linkage(database_url: str | None = None, progress: Callable[[str], None]
 
 
 def _run(conn, run_id: int, config: LinkageConfig, retrain: bool, say, lap, timings) -> LinkageOutcome:
-    raw = extract_source_records(conn, say)
-    records = clean_records(raw)
-    n = len(records)
-    keys = records["source_record_key"].to_numpy(dtype=object)
-    uid_of = pd.Series(records["unique_id"].to_numpy(), index=keys)
-    say(f"{n:,} source records")
+    """The steps of one run, in order; each is a function below."""
+    records = clean_records(extract_source_records(conn, say))
+    say(f"{len(records):,} source records")
     lap("extract_and_clean")
+    model, trained_now = _model_for(conn, records, config, retrain, say, lap)
+    pairs = score_pairs(records, model.model, config, say) if model is not None and len(records) >= 2 else \
+        pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_probability", "match_weight"])
+    lap("score")
+    linking = _link_and_cluster(conn, records, pairs, model, config)
+    lap("cluster")
+    ids = _stable_ids(conn, run_id, records, linking, model, config)
+    lap("assign_ids")
+    queue_out = _review_queue(conn, run_id, records, linking, model, config, ids.now)
+    attributes = derive_attributes(records, config).assign(run_id=run_id)
+    participants = pd.Series(ids.assignment.participant_id).value_counts().rename_axis("participant_id") \
+        .rename("n_source_records").reset_index()
+    store.write_run(conn, run_id, xref=ids.xref, attributes=attributes, participants=participants,
+                    previous_participants=ids.registry, events=ids.assignment.events,
+                    merged=ids.assignment.merged, retired=ids.assignment.retired,
+                    pairs=_match_pairs(records, linking, model, run_id), queue=queue_out, now=ids.now, progress=say)
+    lap("write")
+    summary = _summary(run_id, records, linking, ids, participants, queue_out, model, trained_now, config)
+    candidates = pd.concat([_as_edges(linking.referral_pairs).assign(stage="referrals"),
+                            linking.extract_links.assign(stage="extracts")], ignore_index=True)
+    return LinkageOutcome(summary=summary, records=records, labels=linking.labels,
+                          participant_id=ids.assignment.participant_id, edges=linking.edges,
+                          queue=queue_out, candidates=candidates)
 
-    # ------------------------------------------------------------------ model (train only when needed)
+
+def _model_for(conn, records: pd.DataFrame, config: LinkageConfig, retrain: bool, say,
+               lap) -> tuple[TrainedModel | None, bool]:
+    """The stored model for these settings, or one trained now (none stored, forced, or records grew)."""
+    n = len(records)
     model = _current_model(conn, config)
     grown = model is not None and n >= model.records_at_training * config.model.retrain_when_records_grow_by
-    pairs = pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_probability", "match_weight"])
-    trained_now = False
     if n >= 2 and (model is None or retrain or grown):
         why = "forced" if retrain else ("no model for these settings" if model is None else
                                         f"records grew from {model.records_at_training:,} to {n:,}")
@@ -224,15 +247,44 @@ def _run(conn, run_id: int, config: LinkageConfig, retrain: bool, say, lap, timi
         train_input = records.assign(identifier_label=_identifier_labels(records))
         model = train_model(train_input, config, charts_dir(), say)
         _save_model(conn, model)
-        trained_now = True
         lap("train")
-    elif model is not None and model.charts and not all(Path(p).exists() for p in model.charts.values()):
+        return model, True
+    if model is not None and model.charts and not all(Path(p).exists() for p in model.charts.values()):
         model.charts = charts_for_model(model.model, charts_dir(), config)
-    if model is not None and n >= 2:
-        pairs = score_pairs(records, model.model, config, say)
-    lap("score")
+    return model, False
 
-    # ------------------------------------------------------------------ edges and constraints
+
+@dataclass
+class _Linking:
+    """What the edge and clustering step decided (record positions, not keys)."""
+
+    pairs: pd.DataFrame  # scored candidate pairs without those a reviewer decided (l < r)
+    det: pd.DataFrame
+    clerical_links: pd.DataFrame
+    cannot_link: pd.DataFrame
+    referral_pairs: pd.DataFrame  # scored pairs between two referrals
+    prob_edges: pd.DataFrame  # accepted referral pairs
+    extract_links: pd.DataFrame  # cluster-level scores against the person-level extracts
+    accepted_b: pd.DataFrame
+    person_prior: dict
+    edges: pd.DataFrame  # every applied-or-not edge
+    clustering: Clustering
+    methods: pd.DataFrame
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.clustering.labels
+
+
+def _link_and_cluster(conn, records: pd.DataFrame, pairs: pd.DataFrame, model: TrainedModel | None,
+                      config: LinkageConfig) -> _Linking:
+    """Edges (clerical, deterministic, accepted probabilistic) -> participants under the constraints.
+
+    Stage A joins referrals among themselves (one-to-one within a partner's monthly file); stage B
+    links the clusters to the person-level extracts, one-to-one between clusters.
+    """
+    n = len(records)
+    uid_of = pd.Series(records["unique_id"].to_numpy(), index=records["source_record_key"].to_numpy(dtype=object))
     det = deterministic_edges(records, config.deterministic.identifiers)
     clerical_links, cannot_link = _decision_edges(store.read_decisions(conn), uid_of)
     accept = config.thresholds.accept_match_probability
@@ -280,15 +332,29 @@ def _run(conn, run_id: int, config: LinkageConfig, retrain: bool, say, lap, timi
     accepted_b = extract_links[extract_links["match_probability"] >= accept]
     edges = pd.concat([stage_a, accepted_b[EDGE_COLUMNS]], ignore_index=True).astype({"l": "int64", "r": "int64"})
     clustering = cluster(n, edges, identifiers, cannot_link, referral_source, agreeing_records)
-    labels = clustering.labels
-    methods = attribute_methods(n, labels, edges)
-    lap("cluster")
+    return _Linking(pairs=pairs, det=det, clerical_links=clerical_links, cannot_link=cannot_link,
+                    referral_pairs=referral_pairs, prob_edges=prob_edges, extract_links=extract_links,
+                    accepted_b=accepted_b, person_prior=person_prior, edges=edges, clustering=clustering,
+                    methods=attribute_methods(n, clustering.labels, edges))
 
-    # ------------------------------------------------------------------ stable ids
+
+@dataclass
+class _Ids:
+    assignment: Assignment
+    xref: pd.DataFrame
+    registry: pd.DataFrame
+    now: datetime
+
+
+def _stable_ids(conn, run_id: int, records: pd.DataFrame, linking: _Linking, model: TrainedModel | None,
+                config: LinkageConfig) -> _Ids:
+    """Participant ids carried over from the previous run (``ids.py``) and the new xref rows."""
+    keys = records["source_record_key"].to_numpy(dtype=object)
+    methods = linking.methods
     previous = store.read_previous_xref(conn)
     registry = store.read_participants(conn)
     ages = dict(zip(registry["participant_id"], registry["creation_order"], strict=True))
-    assignment = assign_participant_ids(keys, labels, previous, ages, config.participant_ids.prefix,
+    assignment = assign_participant_ids(keys, linking.labels, previous, ages, config.participant_ids.prefix,
                                         config.participant_ids.random_chars, set(ages))
     pid = assignment.participant_id
     now = datetime.now(UTC)
@@ -308,10 +374,16 @@ def _run(conn, run_id: int, config: LinkageConfig, retrain: bool, say, lap, timi
     linked_at[~unchanged] = np.datetime64(now.replace(tzinfo=None), "us")
     xref["linked_at"] = pd.to_datetime(linked_at, utc=True)
     xref["run_id"] = run_id
-    lap("assign_ids")
+    return _Ids(assignment=assignment, xref=xref, registry=registry, now=now)
 
-    # ------------------------------------------------------------------ review queue
-    # uncertain pairs between different participants, and links a constraint held back
+
+def _review_queue(conn, run_id: int, records: pd.DataFrame, linking: _Linking, model: TrainedModel | None,
+                  config: LinkageConfig, now: datetime) -> pd.DataFrame:
+    """Uncertain pairs between different participants, and links a constraint held back."""
+    review, accept = config.thresholds.review_match_probability, config.thresholds.accept_match_probability
+    keys = records["source_record_key"].to_numpy(dtype=object)
+    labels, pairs = linking.labels, linking.pairs
+    referral_pairs, extract_links = linking.referral_pairs, linking.extract_links
     weight_cols = [c for c in pairs.columns if c.startswith("w_")]
     uncertain = pd.concat([
         referral_pairs.loc[(referral_pairs["match_probability"] >= review)
@@ -319,7 +391,7 @@ def _run(conn, run_id: int, config: LinkageConfig, retrain: bool, say, lap, timi
         extract_links.loc[(extract_links["match_probability"] >= review)
                           & (extract_links["match_probability"] < accept), EDGE_COLUMNS[:2] + EDGE_COLUMNS[3:]],
     ], ignore_index=True).assign(reason="uncertain_match")
-    held = clustering.blocked[clustering.blocked["reason"] != "do_not_link_decision"]
+    held = linking.clustering.blocked[linking.clustering.blocked["reason"] != "do_not_link_decision"]
     queue = pd.concat([held.drop(columns=["method"]), uncertain], ignore_index=True)
     queue = queue[labels[queue["l"].to_numpy(dtype=np.int64)] != labels[queue["r"].to_numpy(dtype=np.int64)]]
     queue = queue.drop_duplicates(["l", "r"])
@@ -345,38 +417,42 @@ def _run(conn, run_id: int, config: LinkageConfig, retrain: bool, say, lap, timi
     if len(queue_out):
         queue_out["first_queued_at"] = queue_out["first_queued_at"].fillna(now)
     queue_out["last_seen_run_id"] = run_id
+    return queue_out
 
-    # links worth explaining later (probabilistic and clerical; deterministic ones explain themselves)
+
+def _match_pairs(records: pd.DataFrame, linking: _Linking, model: TrainedModel | None, run_id: int) -> pd.DataFrame:
+    """Links worth explaining later (probabilistic and clerical; deterministic ones explain themselves)."""
+    keys = records["source_record_key"].to_numpy(dtype=object)
+    edges, labels = linking.edges, linking.labels
     inside = edges[(edges["method"].isin(["probabilistic", "clerical"]))
                    & (labels[edges["l"].to_numpy()] == labels[edges["r"].to_numpy()])]
     pl_keys, pr_keys = _ordered_keys(keys, inside["l"].to_numpy(dtype=np.int64), inside["r"].to_numpy(dtype=np.int64))
-    match_pairs = pd.DataFrame({"key_l": pl_keys, "key_r": pr_keys, "method": inside["method"].to_numpy(),
-                                "match_probability": inside["match_probability"].to_numpy(),
-                                "match_weight": inside["match_weight"].to_numpy(),
-                                "model_version": model.version if model is not None else None, "run_id": run_id})
+    return pd.DataFrame({"key_l": pl_keys, "key_r": pr_keys, "method": inside["method"].to_numpy(),
+                         "match_probability": inside["match_probability"].to_numpy(),
+                         "match_weight": inside["match_weight"].to_numpy(),
+                         "model_version": model.version if model is not None else None, "run_id": run_id})
 
-    attributes = derive_attributes(records, config).assign(run_id=run_id)
-    participants = pd.Series(pid).value_counts().rename_axis("participant_id").rename("n_source_records").reset_index()
-    store.write_run(conn, run_id, xref=xref, attributes=attributes, participants=participants,
-                    previous_participants=registry,
-                    events=assignment.events, merged=assignment.merged, retired=assignment.retired,
-                    pairs=match_pairs, queue=queue_out, now=now, progress=say)
-    lap("write")
 
-    by_method = xref["method"].value_counts().to_dict()
-    summary = {
+def _summary(run_id: int, records: pd.DataFrame, linking: _Linking, ids: _Ids, participants: pd.DataFrame,
+             queue_out: pd.DataFrame, model: TrainedModel | None, trained_now: bool,
+             config: LinkageConfig) -> dict:
+    by_method = ids.xref["method"].value_counts().to_dict()
+    assignment = ids.assignment
+    return {
         "run_id": run_id,
-        "source_records": n,
+        "source_records": len(records),
         "records_by_source": records["source_system"].value_counts().sort_index().to_dict(),
         "participants": int(len(participants)),
         "records_by_method": {m: int(by_method.get(m, 0)) for m in
                               ("deterministic_nhs_number", "deterministic_ni_number", "probabilistic", "clerical",
                                "singleton")},
-        "links": {"deterministic": int(len(det)), "probabilistic_between_referrals": int(len(prob_edges)),
-                  "probabilistic_to_person_extracts": int(len(accepted_b)),
-                  "clerical": int(len(clerical_links)), "blocked_by_constraint": int(len(clustering.blocked)),
-                  "do_not_link_decisions_applied": int(len(cannot_link))},
-        "scored_pairs_at_or_above_review": int(len(pairs)),
+        "links": {"deterministic": int(len(linking.det)),
+                  "probabilistic_between_referrals": int(len(linking.prob_edges)),
+                  "probabilistic_to_person_extracts": int(len(linking.accepted_b)),
+                  "clerical": int(len(linking.clerical_links)),
+                  "blocked_by_constraint": int(len(linking.clustering.blocked)),
+                  "do_not_link_decisions_applied": int(len(linking.cannot_link))},
+        "scored_pairs_at_or_above_review": int(len(linking.pairs)),
         "review_queue": int(len(queue_out)),
         "participant_ids": {"new": len(assignment.new_ids), "merged": len(assignment.merged),
                             "retired": len(assignment.retired),
@@ -385,13 +461,9 @@ def _run(conn, run_id: int, config: LinkageConfig, retrain: bool, say, lap, timi
         "model_trained_this_run": trained_now,
         "model_charts": dict(model.charts) if model is not None else {},
         "thresholds": config.thresholds.model_dump(),
-        "person_level_prior": person_prior,
+        "person_level_prior": linking.person_prior,
         "blocking_rules": list(config.model.blocking_rules),
     }
-    candidates = pd.concat([_as_edges(referral_pairs).assign(stage="referrals"),
-                            extract_links.assign(stage="extracts")], ignore_index=True)
-    return LinkageOutcome(summary=summary, records=records, labels=labels, participant_id=pid, edges=edges,
-                          queue=queue_out, candidates=candidates)
 
 
 def _json(weights: dict) -> str:

@@ -219,7 +219,7 @@ def extract_source_records(conn: psycopg.Connection, progress: Callable[[str], N
 
 _ADDRESS_WORDS = {"ROAD": "RD", "STREET": "ST", "AVENUE": "AVE", "LANE": "LN", "DRIVE": "DR", "CLOSE": "CL",
                   "COURT": "CT", "PLACE": "PL", "GARDENS": "GDNS", "CRESCENT": "CRES", "TERRACE": "TER",
-                  "GROVE": "GR", "SQUARE": "SQ", "FLAT": "FLAT", "APARTMENT": "FLAT", "APT": "FLAT"}
+                  "GROVE": "GR", "SQUARE": "SQ", "TERR": "TER", "TCE": "TER", "FLAT": "FLAT", "APARTMENT": "FLAT", "APT": "FLAT"}
 
 
 def clean_address_line(values: pd.Series) -> pd.Series:
@@ -291,6 +291,10 @@ def clean_records(raw: pd.DataFrame) -> pd.DataFrame:
     out["first_initial"] = _by_unique(out["first_name"], lambda v: v.str.slice(0, 1))
     out["first_soundex"] = _by_unique(out["first_name_canonical"], soundex)
     out["surname_soundex"] = _by_unique(out["surname"], soundex)
+    # the given name's sound as written, not its canonical form: a given name that landed in the family
+    # name box is not canonicalised there (BETH/COPWICK vs COPWICK/BET: B300 both ways, where the
+    # canonical ELIZABETH gives E421)
+    out["given_soundex"] = _by_unique(out["first_name"], soundex)
     both = (out["first_name"].notna() & out["surname"].notna()).to_numpy()
     full = np.full(len(out), None, dtype=object)
     full[both] = out["first_name"].to_numpy()[both] + " " + out["surname"].to_numpy()[both]
