@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from psycopg.rows import dict_row
 from worklink.report.data import TABLES, PublishedData
 from worklink.report.labels import Labels, humanise
 
@@ -156,29 +157,64 @@ def test_report_shows_the_as_at_date(report_text, warehouse):
     assert f"Outcomes as at {as_at.day} {as_at:%B %Y}" in report_text
 
 
+RATE_BASES = {"job_start_rate": ("job_starts", "job_start_starters"),
+              "moved_into_work_rate": ("moved_into_work", "starters_not_in_work_at_referral"),
+              "sustained_13_weeks_rate": ("sustained_13_weeks", "sustained_13_weeks_due")}
+
+
 @pytest.mark.e2e
-def test_report_shows_each_shown_variant_difference_with_the_newcombe_interval(report_text, warehouse):
-    """Every difference the report shows is the published one, and the published one is Newcombe's
-    interval recomputed here from the unsuppressed counts (an implementation independent of dbt's)."""
+def test_mart_differences_are_newcombe_intervals(warehouse):
+    """Every difference in analytics.outcomes_by_service_variant (unsuppressed) equals Newcombe's
+    interval recomputed here from its counts, by an implementation independent of the dbt model."""
+    checked = 0
     with warehouse.connect() as conn:
-        shown = conn.execute(
-            "select d.partner_id, d.service_variant, d.reference_variant, d.value, lo.value, hi.value"
-            " from published.outcomes_by_service_variant d"
-            " join published.outcomes_by_service_variant lo using (partner_id, service_variant)"
-            " join published.outcomes_by_service_variant hi using (partner_id, service_variant)"
-            " where d.measure = 'job_start_rate_difference' and lo.measure = 'job_start_rate_difference_ci_lower'"
-            "   and hi.measure = 'job_start_rate_difference_ci_upper' and not d.is_suppressed").fetchall()
-        counts = {(p, v): (x, n) for p, v, x, n in conn.execute(
-            "select partner_id, service_variant, job_starts, job_start_starters"
-            " from analytics.outcomes_by_service_variant").fetchall()}
-    assert shown, "the sample should publish at least one variant comparison"
+        conn.row_factory = dict_row
+        rows = conn.execute("select * from analytics.outcomes_by_service_variant").fetchall()
+    by_variant = {(r["partner_id"], r["service_variant"]): r for r in rows}
+    assert len(rows) >= 6  # three partners, two variants each
+    for row in rows:
+        reference = by_variant[(row["partner_id"], row["reference_variant"])]
+        for rate, (x, n) in RATE_BASES.items():
+            if row["is_reference_variant"] or not row[n] or not reference[n]:
+                assert row[f"{rate}_difference"] is None
+                continue
+            expected = newcombe(row[x], row[n], reference[x], reference[n])
+            actual = [float(row[f"{rate}{suffix}"]) for suffix in
+                      ("_difference", "_difference_ci_lower", "_difference_ci_upper")]
+            assert actual == pytest.approx(expected, abs=6e-5), (row["partner_variant_key"], rate)
+            checked += 1
+    assert checked >= 6
+
+
+@pytest.mark.e2e
+def test_report_shows_the_variant_comparison_as_published(report_text, warehouse):
+    """The report's variant table shows each variant's rate with its interval, and each difference as
+    published: with its Newcombe interval when shown, [c] when suppressed."""
     labels = Labels.from_seeds()
-    for partner, variant, reference, d, lower, upper in shown:
-        expected = newcombe(*counts[(partner, variant)], *counts[(partner, reference)])
-        assert [float(d), float(lower), float(upper)] == pytest.approx(expected, abs=6e-5)
+    with warehouse.connect() as conn:
+        cells = {(p, v, m): (value, display, suppressed) for p, v, m, value, display, suppressed in conn.execute(
+            "select partner_id, service_variant, measure, value, value_display, is_suppressed"
+            " from published.outcomes_by_service_variant").fetchall()}
+    variants = {(p, v) for p, v, _ in cells}
+    assert len(variants) >= 6
+    assert "Outcomes by service variant (test and learn)" in report_text and "Cost per variant" in report_text
+    for partner, variant in variants:
         assert f"{labels.partner(partner)} {labels.code('service_variant', variant)}" in report_text
-        text = f"{float(d) * 100:+.1f} pp ({float(lower) * 100:+.1f} to {float(upper) * 100:+.1f})"
-        assert text.replace("-", "\u2212") in report_text
+        value, display, suppressed = cells[(partner, variant, "job_start_rate")]
+        if not suppressed:
+            low = cells[(partner, variant, "job_start_rate_ci_lower")][1]
+            high = cells[(partner, variant, "job_start_rate_ci_upper")][1]
+            assert f"{display} ({low}\u2013{high})" in report_text
+        for rate in RATE_BASES:
+            if (partner, variant, f"{rate}_difference") not in cells:
+                continue  # the reference variant
+            d, _, hidden = cells[(partner, variant, f"{rate}_difference")]
+            if hidden:
+                continue
+            lower, upper = cells[(partner, variant, f"{rate}_difference_ci_lower")][0], \
+                cells[(partner, variant, f"{rate}_difference_ci_upper")][0]
+            text = f"{float(d) * 100:+.1f} pp ({float(lower) * 100:+.1f} to {float(upper) * 100:+.1f})"
+            assert text.replace("-", "\u2212") in report_text
 
 
 @pytest.mark.e2e
