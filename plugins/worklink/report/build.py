@@ -13,6 +13,7 @@ import pandas as pd
 
 from worklink.report import charts
 from worklink.report.data import PUBLIC_ROLE, PublishedData, load_published
+from worklink.report.labels import Labels
 from worklink.report.sdc import SUPPRESSED, Policy
 
 FUNNEL_STAGES = [
@@ -166,8 +167,8 @@ def _figure(svg: str, caption: str) -> str:
     return f'<figure class="chart">{svg}<figcaption>{_esc(caption)}</figcaption></figure>'
 
 
-def _pretty(code: str) -> str:
-    return code.replace("_", " ").replace(":", ": ")
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
 # ------------------------------------------------------------------------------------------ sections
@@ -211,7 +212,7 @@ def _funnel_section(data: PublishedData) -> str:
     reasons = sorted(r for r in dns["did_not_start_reason"].unique() if r != "all")
     dns_values, dns_displays = zip(*[_one(dns, partner_id="all", did_not_start_reason=r, measure="did_not_start")
                                      for r in reasons], strict=True) if reasons else ((), ())
-    dns_chart = charts.horizontal_bars([_pretty(r) for r in reasons], list(dns_values), list(dns_displays),
+    dns_chart = charts.horizontal_bars([data.labels.code("did_not_start_reason", r) for r in reasons], list(dns_values), list(dns_displays),
                                        "Did-not-start reasons, all partners", "referrals (rounded to 5)",
                                        colour=charts.ORANGE) if reasons else ""
     return (
@@ -222,7 +223,7 @@ def _funnel_section(data: PublishedData) -> str:
         + _figure(chart, "Counts rounded to the nearest 5; [c] = suppressed (1 to 7, or to protect another cell).")
         + _figure(monthly, "Suppressed months are left out of the lines.")
         + "<h3>Conversion rates</h3>"
-        + _table(["Stage"] + [_pretty(p) for p in partners], rate_rows)
+        + _table(["Stage"] + [data.labels.partner(p) for p in partners], rate_rows)
         + (_figure(dns_chart, "Reasons recorded on did-not-start decisions.") if dns_chart else "")
     )
 
@@ -250,15 +251,16 @@ def _workwell_section(data: PublishedData) -> str:
     )
 
 
-def _rates_frame(outcomes: pd.DataFrame, dimension: str, rate: str) -> pd.DataFrame:
+def _rates_frame(outcomes: pd.DataFrame, dimension: str, rate: str, labels: Labels,
+                 base: str = "starters") -> pd.DataFrame:
     rows = []
     values = [v for v in outcomes.loc[outcomes["dimension"] == dimension, "dimension_value"].unique() if v != "all"]
     for value in sorted(values) + ["all"]:
         point, display = _one(outcomes, dimension=dimension, dimension_value=value, measure=rate)
         lower, _ = _one(outcomes, dimension=dimension, dimension_value=value, measure=f"{rate}_ci_lower")
         upper, _ = _one(outcomes, dimension=dimension, dimension_value=value, measure=f"{rate}_ci_upper")
-        starters = _one(outcomes, dimension=dimension, dimension_value=value, measure="starters")[1]
-        rows.append({"label": f"{_pretty(value)} (n={starters})", "rate": point, "lower": lower, "upper": upper,
+        starters = _one(outcomes, dimension=dimension, dimension_value=value, measure=base)[1]
+        rows.append({"label": f"{labels.code(dimension, value)} (n={starters})", "rate": point, "lower": lower, "upper": upper,
                      "display": display})
     return pd.DataFrame(rows)
 
@@ -269,21 +271,156 @@ def _outcomes_section(data: PublishedData, dimension: str, title: str, anchor: s
              "<p>Outcomes of started episodes (each participant's episode once, any evidence: partner or "
              "HMRC). Points are rates, bars 95% Wilson confidence intervals.</p>"]
     for rate, label in OUTCOME_RATES[:2]:
-        frame = _rates_frame(outcomes, dimension, rate)
-        parts.append(_figure(charts.rates_with_intervals(frame, f"{label} by {_pretty(dimension)}"),
+        frame = _rates_frame(outcomes, dimension, rate, data.labels)
+        parts.append(_figure(charts.rates_with_intervals(
+            frame, f"{label} by {_lower_first(data.labels.dimension(dimension))}"),
                              "n = starters (rounded). Rates need a numerator and denominator of at least 10."))
     values = [v for v in outcomes.loc[outcomes["dimension"] == dimension, "dimension_value"].unique() if v != "all"]
     rows = []
     for value in sorted(values) + ["all"]:
-        row = [_pretty(value), _one(outcomes, dimension=dimension, dimension_value=value, measure="starters")[1]]
+        row = [data.labels.code(dimension, value),
+               _one(outcomes, dimension=dimension, dimension_value=value, measure="starters")[1]]
         for rate, _ in OUTCOME_RATES:
             display = _one(outcomes, dimension=dimension, dimension_value=value, measure=rate)[1]
             low = _one(outcomes, dimension=dimension, dimension_value=value, measure=f"{rate}_ci_lower")[1]
             high = _one(outcomes, dimension=dimension, dimension_value=value, measure=f"{rate}_ci_upper")[1]
             row.append(display if display == SUPPRESSED else f"{display} ({low}–{high})")
         rows.append(row)
-    parts.append(_table([_pretty(dimension), "Starters"] + [label for _, label in OUTCOME_RATES], rows))
+    parts.append(_table([data.labels.dimension(dimension), "Starters"] + [label for _, label in OUTCOME_RATES], rows))
     return "".join(parts)
+
+
+# A comparison that could only detect a difference larger than this (80% power, two-sided 5%) is
+# flagged as underpowered: 10 percentage points is larger than most test-and-learn effects.
+UNDERPOWERED_ABOVE = 0.10
+VARIANT_RATES = [
+    ("job_start_rate", "Job start rate"),
+    ("moved_into_work_rate", "Employment rate (out of work at referral)"),
+    ("sustained_13_weeks_rate", "Sustained 13 weeks (of jobs 13+ weeks old)"),
+]
+
+
+def as_at_date(data: PublishedData) -> str:
+    """The as-at date of the outcomes, as published beside the variant comparison."""
+    frame = data["outcomes_by_service_variant"]
+    dates = sorted({str(d) for d in frame["as_at_date"].dropna()}) if "as_at_date" in frame else []
+    if not dates:
+        return "not known"
+    return dt.date.fromisoformat(dates[-1][:10]).strftime("%-d %B %Y")
+
+
+def _points(value: float) -> str:
+    return f"{value * 100:+.1f}".replace("-", "\u2212")
+
+
+def _difference(frame: pd.DataFrame, partner: str, variant: str, rate: str) -> tuple[str, bool]:
+    """'+2.2 pp (-10.6 to +15.1)' and whether the comparison is underpowered."""
+    where = {"partner_id": partner, "service_variant": variant}
+    value, display = _one(frame, **where, measure=f"{rate}_difference")
+    if value is None:
+        return (display if display == SUPPRESSED else "reference"), False
+    lower = _one(frame, **where, measure=f"{rate}_difference_ci_lower")[0]
+    upper = _one(frame, **where, measure=f"{rate}_difference_ci_upper")[0]
+    detectable = _one(frame, **where, measure=f"{rate}_minimum_detectable_difference")[0]
+    if lower is None or upper is None:
+        return SUPPRESSED, False
+    underpowered = detectable is None or detectable > UNDERPOWERED_ABOVE
+    return f"{_points(value)} pp ({_points(lower)} to {_points(upper)})" + (" †" if underpowered else ""), underpowered
+
+
+def _with_interval(frame: pd.DataFrame, rate: str, **where) -> str:
+    display = _one(frame, **where, measure=rate)[1]
+    if display in (SUPPRESSED, "–"):
+        return display
+    low = _one(frame, **where, measure=f"{rate}_ci_lower")[1]
+    high = _one(frame, **where, measure=f"{rate}_ci_upper")[1]
+    return f"{display} ({low}–{high})"
+
+
+def _variant_section(data: PublishedData) -> str:
+    """Test and learn: each partner's variants against its reference variant, with 95% intervals."""
+    frame = data["outcomes_by_service_variant"]
+    labels = data.labels
+    pairs = frame[["partner_id", "service_variant", "reference_variant"]].drop_duplicates()
+    pairs = pairs.assign(is_reference=pairs["service_variant"] == pairs["reference_variant"])
+    pairs = pairs.sort_values(["partner_id", "is_reference", "service_variant"], ascending=[True, False, True])
+    outcome_rows, cost_rows, chart_rows, underpowered = [], [], [], []
+    for row in pairs.itertuples(index=False):
+        where = {"partner_id": row.partner_id, "service_variant": row.service_variant}
+        variant = labels.code("service_variant", row.service_variant) + (" (reference)" if row.is_reference else "")
+        cells = [labels.partner(row.partner_id), variant, _one(frame, **where, measure="starters")[1]]
+        for rate, rate_label in VARIANT_RATES:
+            text, weak = _difference(frame, row.partner_id, row.service_variant, rate)
+            cells += [_with_interval(frame, rate, **where), text]
+            if weak:
+                underpowered.append(f"{labels.partner(row.partner_id)}, {_lower_first(rate_label)}")
+        outcome_rows.append(cells)
+        cost_rows.append([labels.partner(row.partner_id), variant, _one(frame, **where, measure="starters")[1],
+                          _one(frame, **where, measure="job_starts")[1],
+                          _one(frame, **where, measure="cost_per_start_gbp")[1],
+                          _one(frame, **where, measure="cost_per_job_start_gbp")[1]])
+        if not row.is_reference:
+            value, display = _one(frame, **where, measure="job_start_rate_difference")
+            chart_rows.append({
+                "label": f"{labels.partner(row.partner_id)}: {labels.code('service_variant', row.service_variant)}"
+                         f" vs {labels.code('service_variant', row.reference_variant)}",
+                "difference": value, "display": _difference(frame, row.partner_id, row.service_variant,
+                                                            "job_start_rate")[0].split(" (")[0],
+                "lower": _one(frame, **where, measure="job_start_rate_difference_ci_lower")[0],
+                "upper": _one(frame, **where, measure="job_start_rate_difference_ci_upper")[0]})
+    header = ["Partner", "Variant", "Starters"]
+    for _, rate_label in VARIANT_RATES:
+        header += [rate_label + " (95% CI)", "Difference (95% CI)"]
+    chart = charts.differences_with_intervals(pd.DataFrame(chart_rows), "Job start rate: variant minus reference") \
+        if chart_rows else ""
+    note = ("<p class='note'>† Underpowered: with these numbers a true difference of "
+            f"{UNDERPOWERED_ABOVE * 100:.0f} percentage points or less would probably be missed (the minimum "
+            "detectable difference at 80% power and 5% significance is larger). Read the interval, not the point: "
+            "an interval that includes 0 shows no evidence of a difference. Underpowered here: "
+            + _esc("; ".join(dict.fromkeys(underpowered))) + ".</p>") if underpowered else ""
+    return (
+        "<h2 id='service-variant'>Outcomes by service variant (test and learn)</h2>"
+        f"<p>Each partner tests delivery models (variants) side by side. Outcomes as at {_esc(as_at_date(data))}, "
+        "of started episodes, counted as in the subgroup tables. Each variant is compared with the partner's "
+        "reference variant: the difference in percentage points (pp) with its 95% confidence interval "
+        "(Newcombe's hybrid score method, built from the two Wilson intervals).</p>"
+        + (_figure(chart, "Points are differences, bars 95% Newcombe intervals; the line is no difference.")
+           if chart else "")
+        + _table(header, outcome_rows) + note
+        + "<h3>Cost per variant</h3>"
+        "<p>Grants are made per partner, not per variant: each partner's grant is shared between its variants "
+        "in proportion to the minutes of support (contacts and activities) their participants received, then "
+        "divided by the variant's starts and job starts.</p>"
+        + _table(["Partner", "Variant", "Starters", "Job starts", "Cost per start", "Cost per job start"], cost_rows)
+    )
+
+
+def _employment_rate_section(data: PublishedData) -> str:
+    """IPS Grow-style employment rate: people out of work at referral who are in work at the as-at date."""
+    outcomes = data["outcomes_by_subgroup"]
+    parts = ["<h2 id='employment-rate'>Employment rate among people out of work at referral</h2>",
+             f"<p>Of the starters who were unemployed or economically inactive at referral, the share in paid "
+             f"work on {_esc(as_at_date(data))} (a continuous employment spell reaching that date, partner or "
+             "HMRC evidence), with 95% Wilson intervals.</p>"]
+    rows = []
+    for dimension in ["programme", "delivery_partner"]:
+        frame = _rates_frame(outcomes, dimension, "moved_into_work_rate", data.labels,
+                             base="starters_not_in_work_at_referral")
+        parts.append(_figure(charts.rates_with_intervals(
+            frame, f"Employment rate by {_lower_first(data.labels.dimension(dimension))}"),
+            "n = starters out of work at referral (rounded)."))
+        values = sorted(v for v in outcomes.loc[outcomes["dimension"] == dimension, "dimension_value"].unique()
+                        if v != "all")
+        for value in values + (["all"] if dimension == "programme" else []):
+            where = {"dimension": dimension, "dimension_value": value}
+            rows.append([data.labels.dimension(dimension), data.labels.code(dimension, value),
+                         _one(outcomes, **where, measure="starters_not_in_work_at_referral")[1],
+                         _one(outcomes, **where, measure="moved_into_work")[1],
+                         _with_interval(outcomes, "moved_into_work_rate", **where)])
+    parts.append(_table(["By", "Group", "Out of work at referral", "In work at the as-at date",
+                         "Employment rate (95% CI)"], rows))
+    return "".join(parts)
+
 
 
 def _other_subgroups(data: PublishedData) -> str:
@@ -295,7 +432,7 @@ def _other_subgroups(data: PublishedData) -> str:
         values = [v for v in outcomes.loc[outcomes["dimension"] == dimension, "dimension_value"].unique()
                   if v != "all"]
         for value in sorted(values):
-            rows.append([_pretty(dimension), _pretty(value),
+            rows.append([data.labels.dimension(dimension), data.labels.code(dimension, value),
                          _one(outcomes, dimension=dimension, dimension_value=value, measure="starters")[1],
                          _one(outcomes, dimension=dimension, dimension_value=value, measure="job_starts")[1],
                          _one(outcomes, dimension=dimension, dimension_value=value, measure="job_start_rate")[1],
@@ -316,7 +453,7 @@ def _timeliness_section(data: PublishedData) -> str:
         rows = []
         for partner in partners:
             where = {"partner_id": partner, "timeliness_measure": measure}
-            rows.append({"label": f"{_pretty(partner)} (n={_one(timeliness, **where, measure='referrals_measured')[1]})",
+            rows.append({"label": f"{data.labels.partner(partner)} (n={_one(timeliness, **where, measure='referrals_measured')[1]})",
                          "median": _one(timeliness, **where, measure="median_days")[0],
                          "p25": _one(timeliness, **where, measure="p25_days")[0],
                          "p75": _one(timeliness, **where, measure="p75_days")[0]})
@@ -365,7 +502,7 @@ def _partners_section(data: PublishedData) -> str:
     partners = sorted(p for p in cost["partner_id"].unique() if p != "all") + ["all"]
     rows = []
     for p in partners:
-        rows.append([_pretty(p), _one(cost, partner_id=p, measure="grant_amount_gbp")[1],
+        rows.append([data.labels.partner(p), _one(cost, partner_id=p, measure="grant_amount_gbp")[1],
                      _one(cost, partner_id=p, measure="starts")[1],
                      _one(funnel, partner_id=p, cohort_month="all", measure="start_rate")[1],
                      _one(funnel, partner_id=p, cohort_month="all", measure="job_start_rate")[1],
@@ -374,13 +511,13 @@ def _partners_section(data: PublishedData) -> str:
                      _one(cost, partner_id=p, measure="cost_per_sustained_13_weeks_gbp")[1]])
     vcse = [p for p in partners if p not in ("all", "icb_workwell")]
     per_start = [_one(cost, partner_id=p, measure="cost_per_start_gbp") for p in vcse]
-    chart = charts.horizontal_bars([_pretty(p) for p in vcse], [v for v, _ in per_start], [d for _, d in per_start],
+    chart = charts.horizontal_bars([data.labels.partner(p) for p in vcse], [v for v, _ in per_start], [d for _, d in per_start],
                                    "Cost per start by delivery partner", "GBP") if vcse else ""
     pbr = data["payment_by_results_summary"]
     pbr_rows = []
     for p in sorted(pbr["partner_id"].unique()):
         for outcome in sorted(pbr["outcome_type"].unique()):
-            row = [_pretty(p), _pretty(outcome)]
+            row = [data.labels.partner(p), data.labels.code("outcome_type", outcome)]
             for status in ["verified", "unverified", "contradicted", "all"]:
                 row.append(_one(pbr, partner_id=p, outcome_type=outcome, verification_status=status,
                                 measure="claims")[1])
@@ -403,7 +540,7 @@ def _data_quality_section(data: PublishedData) -> str:
             for m, label in DATA_QUALITY]
     return ("<h2 id='data-quality'>Data-quality scorecard</h2>"
             "<p>Whole period, per partner. Files are not about individuals and are shown as they are.</p>"
-            + _table(["Measure"] + [_pretty(p) for p in partners], rows))
+            + _table(["Measure"] + [data.labels.partner(p) for p in partners], rows))
 
 
 def _method_section(policy: Policy) -> str:
@@ -429,7 +566,8 @@ def render_report(data: PublishedData, policy: Policy, generated_at: dt.datetime
         _funnel_section(data),
         _workwell_section(data),
         _outcomes_section(data, "priority_group", "Outcomes by priority group", "priority-group"),
-        _outcomes_section(data, "service_variant", "Outcomes by service variant (test and learn)", "service-variant"),
+        _variant_section(data),
+        _employment_rate_section(data),
         _other_subgroups(data),
         _timeliness_section(data),
         _wellbeing_section(data),
@@ -446,6 +584,7 @@ def render_report(data: PublishedData, policy: Policy, generated_at: dt.datetime
         f"<style>{CSS}</style><script>{RENDER_CHECK}</script></head><body><main>"
         "<h1>Employment and health programmes: evaluation report</h1>"
         f"<p class='lede'>GM Economic Activity Trailblazer VCSE partners and WorkWell. Cohorts {_esc(period)}. "
+        f"<strong>Outcomes as at {_esc(as_at_date(data))}.</strong> "
         f"Built {_esc(generated_at.strftime('%Y-%m-%d %H:%M UTC'))} from the published, disclosure-controlled "
         "tables only.</p>"
         + tiles + "".join(sections) + "</main></body></html>\n"

@@ -130,3 +130,30 @@ def paired_bars(labels: list[str], first: list[float | None], second: list[float
     ax.set_title(title, loc="left")
     ax.legend(frameon=False, fontsize=8)
     return to_svg(fig)
+
+
+def differences_with_intervals(frame: pd.DataFrame, title: str) -> str:
+    """frame: label, difference, lower, upper, display (differences of proportions; None = suppressed).
+
+    Drawn in percentage points around a line at 0: an interval that crosses it shows no evidence
+    of a difference.
+    """
+    height = 0.42 * len(frame) + 1.1
+    fig, ax = plt.subplots(figsize=(7.5, height))
+    positions = list(range(len(frame)))[::-1]
+    reach = 10.0
+    for y, row in zip(positions, frame.itertuples(index=False), strict=True):
+        if row.difference is None or pd.isna(row.difference):
+            ax.text(0, y, SUPPRESSED + " (fewer than the minimum base)", va="center", ha="center", fontsize=8,
+                    color=GREY)
+            continue
+        low, mid, high = row.lower * 100, row.difference * 100, row.upper * 100
+        ax.errorbar([mid], [y], xerr=[[mid - low], [high - mid]], fmt="o", color=BLUE, ecolor=GREY, capsize=3)
+        ax.text(high + 1, y, row.display, va="center", fontsize=8)
+        reach = max(reach, abs(low), abs(high))
+    ax.axvline(0, color="#444", linewidth=0.8)
+    ax.set_yticks(positions, list(frame["label"]))
+    ax.set_xlim(-reach * 1.15, reach * 1.9)
+    ax.set_xlabel("difference from the reference variant, percentage points (95% Newcombe interval)")
+    ax.set_title(title, loc="left")
+    return to_svg(fig)

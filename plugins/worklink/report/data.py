@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 import psycopg
 from psycopg import sql
 
+from worklink.report.labels import Labels
 from worklink.report.sdc import Policy
 
 PUBLIC_ROLE = "worklink_public"
@@ -17,6 +18,7 @@ TABLES = (
     "workwell_funnel_by_cohort_month",
     "did_not_start_reasons",
     "outcomes_by_subgroup",
+    "outcomes_by_service_variant",
     "timeliness_by_partner",
     "wellbeing_change_summary",
     "cost_per_outcome",
@@ -28,6 +30,7 @@ TABLES = (
 @dataclass
 class PublishedData:
     tables: dict[str, pd.DataFrame]
+    labels: Labels = field(default_factory=Labels)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -53,4 +56,4 @@ def load_published(url: str, role: str | None = PUBLIC_ROLE, policy: Policy | No
                                   where=f"published.{table} {row.measure}")
             frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
             tables[table] = frame
-    return PublishedData(tables)
+    return PublishedData(tables, Labels.from_seeds())
