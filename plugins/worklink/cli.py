@@ -346,6 +346,16 @@ def contracts_build_suites() -> None:
         click.echo(f"wrote {write_suite(contract, settings.expectations_dir).relative_to(settings.repo_root)}")
 
 
+@contracts.command("build-seeds")
+def contracts_build_seeds() -> None:
+    """(Re)write dbt_project/seeds/delivery_partners.csv and partner_grants.csv from the partner
+    folders (contracts/<partner>/partner.yml). The nightly does this before dbt runs."""
+    from worklink.seeds import write_seeds
+
+    changed = write_seeds()
+    click.echo("\n".join(f"wrote {p}" for p in changed) or "seeds already match the partner folders")
+
+
 @contracts.command("template")
 @click.argument("partner")
 @click.argument("feed")

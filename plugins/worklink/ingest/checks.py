@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from worklink.contracts import PROGRAMME_START, Contract, Privacy
+from worklink.contracts import Contract, Privacy, programme_start
 from worklink.identifiers import valid_nhs_number_mask, valid_nino_mask, valid_postcode_mask
 from worklink.ingest.distinct_values import DistinctColumn, first_rows
 from worklink.ingest.reader import ROW
@@ -409,7 +409,7 @@ def validate(prepared: PreparedFrame, contract: Contract, suite, period: str | N
                 value_rule(column.name, dates > end, "not_future",
                            f"is after the end of the submission period ({end.date().isoformat()})")
             if "not_before_programme" in column.rules:
-                start = pd.Timestamp(PROGRAMME_START[contract.partner.programme])
+                start = pd.Timestamp(programme_start(contract.partner.programme))
                 value_rule(column.name, dates < start, "not_before_programme",
                            f"is before the programme began ({start.date().isoformat()})")
         if column.recommended and not column.required:
