@@ -356,6 +356,16 @@ def contracts_build_seeds() -> None:
     click.echo("\n".join(f"wrote {p}" for p in changed) or "seeds already match the partner folders")
 
 
+@contracts.command("build-docs")
+def contracts_build_docs() -> None:
+    """(Re)write the rules table of docs/ingestion.md from the rule registry (worklink.rules)."""
+    from worklink.rules import with_docs_table
+
+    path = load_settings().repo_root / "docs" / "ingestion.md"
+    path.write_text(with_docs_table(path.read_text(encoding="utf-8")), encoding="utf-8")
+    click.echo(f"wrote the rules table of {path}")
+
+
 @contracts.command("template")
 @click.argument("partner")
 @click.argument("feed")

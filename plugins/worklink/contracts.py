@@ -19,6 +19,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from worklink.rules import RULES, Severity
 from worklink.settings import load_settings
 
 _ID = r"^[a-z][a-z0-9_]*$"
@@ -28,12 +29,6 @@ class Privacy(StrEnum):
     direct_identifier = "direct_identifier"  # names, DOB, address, NHS number, NINo, phone, email
     quasi_identifier = "quasi_identifier"  # e.g. sex, ethnicity, postcode district
     none = "none"
-
-
-class Severity(StrEnum):
-    reject_file = "reject_file"
-    quarantine_row = "quarantine_row"
-    warn = "warn"
 
 
 class ColumnType(StrEnum):
@@ -277,60 +272,11 @@ class Contract(Strict):
         return self
 
 
-# Rules a column can opt into; their checks live in worklink.ingest.checks.
-COLUMN_RULES = {
-    "nhs_number": "NHS number must be 10 digits passing the modulus 11 check",
-    "ni_number": "National Insurance number must have a valid prefix and 6 digits; temporary TN numbers are not accepted",
-    "postcode": "postcode must be a valid UK postcode",
-    "not_future": "date must not be after the end of the submission period",
-    "not_before_programme": "date must not be before the programme began",
-}
+# Read from the rule registry (worklink.rules): rules a column can opt into, and every check's
+# default severity (contracts may override).
+COLUMN_RULES: dict[str, str] = {r.id: r.column_rule for r in RULES.values() if r.column_rule}
+DEFAULT_SEVERITY: dict[str, Severity] = {r.id: r.severity for r in RULES.values()}
 
-# Every check the platform runs, with its default severity. Contracts may override.
-DEFAULT_SEVERITY: dict[str, Severity] = {
-    # file level
-    "file_unreadable": Severity.reject_file,
-    "file_encoding": Severity.reject_file,
-    "file_empty": Severity.reject_file,
-    "missing_required_column": Severity.reject_file,
-    "unexpected_column": Severity.reject_file,
-    "file_name_mismatch": Severity.reject_file,
-    "period_invalid": Severity.reject_file,
-    "wrong_feed": Severity.reject_file,
-    "file_format": Severity.reject_file,
-    "file_compressed": Severity.reject_file,
-    "file_too_large": Severity.reject_file,
-    "duplicate_column": Severity.reject_file,
-    "internal_error": Severity.reject_file,
-    # landing folder entries that are never opened
-    "landing_symlink": Severity.reject_file,
-    "landing_not_a_file": Severity.reject_file,
-    "outside_landing": Severity.reject_file,
-    "file_vanished": Severity.reject_file,
-    # rows that could not be read as rows
-    "ragged_row": Severity.quarantine_row,
-    "unclosed_quote": Severity.quarantine_row,
-    "control_character": Severity.quarantine_row,
-    "cell_too_long": Severity.quarantine_row,
-    "formula_without_value": Severity.quarantine_row,
-    # row level
-    "required": Severity.quarantine_row,
-    "type_integer": Severity.quarantine_row,
-    "type_decimal": Severity.quarantine_row,
-    "type_date": Severity.quarantine_row,
-    "type_flag": Severity.quarantine_row,
-    "code_list": Severity.quarantine_row,
-    "range": Severity.quarantine_row,
-    "nhs_number": Severity.quarantine_row,
-    "ni_number": Severity.quarantine_row,
-    "postcode": Severity.quarantine_row,
-    "not_future": Severity.quarantine_row,
-    "not_before_programme": Severity.quarantine_row,
-    "date_order": Severity.quarantine_row,
-    "duplicate_row": Severity.quarantine_row,
-    # warnings
-    "optional_missing": Severity.warn,
-}
 
 @lru_cache(maxsize=4)
 def _load_code_lists(path: Path) -> dict[str, list[str]]:

@@ -20,6 +20,8 @@ Rules (NHS number: NHS Digital's modulus-11 check; NINo: HMRC National Insurance
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,6 +43,8 @@ __all__ = [
     "postcode_district",
     "valid_postcode_mask",
     "normalise_postcode_series",
+    "IdentifierFormat",
+    "FORMATS",
 ]
 
 NHS_WEIGHTS = np.arange(10, 1, -1)  # 10, 9, ..., 2
@@ -225,3 +229,20 @@ def valid_postcode_mask(series: pd.Series) -> pd.Series:
     norm = normalise_postcode_series(series).astype("string[pyarrow]").fillna("")
     result = norm.str.fullmatch(POSTCODE_PATTERN)
     return pd.Series(result.fillna(False).astype(bool).to_numpy(), index=series.index, name=series.name)
+
+
+# ------------------------------------------------------------------------------------------- the registry
+@dataclass(frozen=True)
+class IdentifierFormat:
+    """One identifier format: what ingestion's checks, the GX suites and linkage's cleaning all use."""
+
+    name: str
+    pattern: str  # regular expression on the normalised form (upper case; postcodes "OUTWARD INWARD")
+    valid_mask: Callable[[pd.Series], pd.Series]  # the full rule (check digit, temporary numbers)
+
+
+FORMATS: dict[str, IdentifierFormat] = {
+    "nhs_number": IdentifierFormat("nhs_number", _NHS_RE.pattern, valid_nhs_number_mask),
+    "ni_number": IdentifierFormat("ni_number", NINO_PATTERN, valid_nino_mask),
+    "postcode": IdentifierFormat("postcode", POSTCODE_PATTERN, valid_postcode_mask),
+}
