@@ -349,11 +349,12 @@ def contracts_build_suites() -> None:
 @contracts.command("build-seeds")
 def contracts_build_seeds() -> None:
     """(Re)write dbt_project/seeds/delivery_partners.csv and partner_grants.csv from the partner
-    folders (contracts/<partner>/partner.yml). The nightly does this before dbt runs."""
-    from worklink.seeds import write_seeds
+    folders (contracts/<partner>/partner.yml), and macros/code_list.sql from contracts/_code_lists.yml.
+    The nightly does this before dbt runs."""
+    from worklink.seeds import write_generated
 
-    changed = write_seeds()
-    click.echo("\n".join(f"wrote {p}" for p in changed) or "seeds already match the partner folders")
+    changed = write_generated()
+    click.echo("\n".join(f"wrote {p}" for p in changed) or "dbt files already match contracts/")
 
 
 @contracts.command("build-docs")

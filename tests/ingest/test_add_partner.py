@@ -10,7 +10,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 from worklink.contracts import feed_files, load_contract, load_contracts, load_partners, programme_start
-from worklink.seeds import seed_texts
+from worklink.seeds import generated_texts, seed_texts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = REPO_ROOT / "contracts"
@@ -28,10 +28,10 @@ def _copy_partner(tmp_path: Path, source: str = "ancoats_trust", new: str = "sal
     return contracts
 
 
-def test_committed_seeds_equal_the_partner_folders():
-    for name, text in seed_texts(CONTRACTS).items():
-        committed = (REPO_ROOT / "dbt_project" / "seeds" / name).read_text(encoding="utf-8")
-        assert committed == text, f"dbt_project/seeds/{name} is out of date: run `worklink contracts build-seeds`"
+def test_committed_dbt_files_equal_the_contracts():
+    for name, text in generated_texts(CONTRACTS).items():
+        committed = (REPO_ROOT / "dbt_project" / name).read_text(encoding="utf-8")
+        assert committed == text, f"dbt_project/{name} is out of date: run `worklink contracts build-seeds`"
 
 
 def test_feed_files_hold_only_the_feed():

@@ -187,7 +187,7 @@ CODE_LISTS: dict[str, list[str]] = {
     "planned_exit": ["Y", "N"],
     "qualification_gained": P.QUALIFICATIONS,
     "fit_note_status": P.FIT_NOTE_STATUSES,
-    "update_type": ["job_ended", "hours_changed", "pay_changed"],
+    "update_type": P.JOB_UPDATE_TYPES,
 }
 ICB_CODE_LISTS = {**CODE_LISTS, "referral_source": P.ICB_REFERRAL_SOURCES}
 
