@@ -18,7 +18,12 @@ import numpy as np
 import pandas as pd
 
 from worklink.contracts import Contract, Privacy, programme_start
-from worklink.identifiers import valid_nhs_number_mask
+from worklink.identifiers import (
+    normalise_nhs_number_series,
+    normalise_nino_series,
+    normalise_postcode_series,
+    valid_nhs_number_mask,
+)
 from worklink.ingest.distinct_values import DistinctColumn, first_rows
 from worklink.ingest.reader import ROW
 from worklink.rules import RULES
@@ -74,14 +79,14 @@ def clean_values(values: pd.Series) -> pd.Series:
 
 def normalise_values(values: pd.Series, column) -> pd.Series:
     """Canonical spellings: identifiers upper-case without spaces, codes lower-case, Y/N flags."""
-    # Literal replaces: ~10x faster than a regex.
+    # Identifiers: the normal forms of worklink.identifiers, the ones linkage reads them with (these
+    # run on a column's distinct values, so the regular expressions cost little).
     if "nhs_number" in column.rules:
-        return values.str.replace(" ", "", regex=False).str.replace("-", "", regex=False)
+        return normalise_nhs_number_series(values).astype(values.dtype)
     if "ni_number" in column.rules:
-        return values.str.upper().str.replace(" ", "", regex=False).str.replace("-", "", regex=False)
+        return normalise_nino_series(values).astype(values.dtype)
     if "postcode" in column.rules:
-        compact = values.str.upper().str.replace(" ", "", regex=False)
-        return compact.str.slice(0, -3) + " " + compact.str.slice(-3)
+        return pd.Series(normalise_postcode_series(values), index=values.index).astype(values.dtype)
     if column.code_list:
         return values.str.strip().str.lower()
     if column.type == "flag":
