@@ -49,3 +49,15 @@ def test_generator_draws_from_the_contract_code_lists():
     for contract in (c for c in load_contracts() if c.instrument_items):
         spec = contract.instrument_items.instruments
         assert {k.upper(): (r.items, r.min, r.max) for k, r in spec.items()} == P.INSTRUMENTS, contract.key
+
+
+def test_generator_partner_files_follow_the_partner_folders():
+    # contracts/mossside_carers/referrals.yml: pattern MSCN_referrals_*.csv, cp1252, dd/mm/yyyy, "Post Code"
+    spec = S.PARTNERS["mossside_carers"]
+    assert spec.file_name("referrals", "2025-11") == "MSCN_referrals_2025-11.csv"
+    assert (spec.encoding, spec.date_format, spec.header_row) == ("cp1252", "%d/%m/%Y", 1)
+    assert spec.headers["referrals"]["postcode"] == "Post Code"
+    # contracts/ancoats_trust: a workbook with two title rows above the headers
+    ancoats = S.PARTNERS["ancoats_trust"]
+    assert (ancoats.file_format, ancoats.header_row, ancoats.encoding) == ("xlsx", 3, None)
+    assert ancoats.name == "Ancoats Community Trust"
