@@ -351,6 +351,27 @@ def contracts_build_suites() -> None:
         click.echo(f"wrote {write_suite(contract, settings.expectations_dir).relative_to(settings.repo_root)}")
 
 
+@contracts.command("build-seeds")
+def contracts_build_seeds() -> None:
+    """(Re)write dbt_project/seeds/delivery_partners.csv and partner_grants.csv from the partner
+    folders (contracts/<partner>/partner.yml), and macros/code_list.sql from contracts/_code_lists.yml.
+    The nightly does this before dbt runs."""
+    from worklink.seeds import write_generated
+
+    changed = write_generated()
+    click.echo("\n".join(f"wrote {p}" for p in changed) or "dbt files already match contracts/")
+
+
+@contracts.command("build-docs")
+def contracts_build_docs() -> None:
+    """(Re)write the rules table of docs/ingestion.md from the rule registry (worklink.rules)."""
+    from worklink.rules import with_docs_table
+
+    path = load_settings().repo_root / "docs" / "ingestion.md"
+    path.write_text(with_docs_table(path.read_text(encoding="utf-8")), encoding="utf-8")
+    click.echo(f"wrote the rules table of {path}")
+
+
 @contracts.command("template")
 @click.argument("partner")
 @click.argument("feed")

@@ -10,6 +10,7 @@ partner is adding contracts (``contracts/<partner_id>/<feed>.yml``), not code.
 from __future__ import annotations
 
 import re
+from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from worklink.rules import RULES, Severity
 from worklink.settings import load_settings
 
 _ID = r"^[a-z][a-z0-9_]*$"
@@ -27,12 +29,6 @@ class Privacy(StrEnum):
     direct_identifier = "direct_identifier"  # names, DOB, address, NHS number, NINo, phone, email
     quasi_identifier = "quasi_identifier"  # e.g. sex, ethnicity, postcode district
     none = "none"
-
-
-class Severity(StrEnum):
-    reject_file = "reject_file"
-    quarantine_row = "quarantine_row"
-    warn = "warn"
 
 
 class ColumnType(StrEnum):
@@ -52,14 +48,55 @@ class Contact(Strict):
     name: str | None = None
 
 
+class Programme(Strict):
+    """A programme, declared once in ``contracts/_programmes.yml``."""
+
+    name: str
+    start: date = Field(description="first day of delivery: earlier dates are rejected as before the programme")
+    end: date | None = Field(default=None, description="last day of delivery (none: open-ended)")
+    outcomes: list[str] = Field(default_factory=list, description="the outcomes the programme is judged on")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Programme:
+        if self.end is not None and self.end < self.start:
+            raise ValueError("programme end is before its start")
+        return self
+
+
+class Grant(Strict):
+    reference: str
+    start: date
+    end: date
+    amount_gbp: int = Field(ge=0)
+    note: str = ""
+
+
+# Partner kinds that deliver a programme (rows in the delivery_partners seed); the others supply
+# administrative data (DWP benefits, HMRC RTI).
+DELIVERY_KINDS = ("vcse", "nhs_icb")
+
+
 class Partner(Strict):
+    """``contracts/<partner_id>/partner.yml``: the partner's facts, shared by all its feeds."""
+
     id: str = Field(pattern=_ID)
     name: str
-    programme: Literal["gm_etb", "workwell_bwd", "dwp", "hmrc"]
+    programme: str = Field(pattern=_ID, description="a programme of contracts/_programmes.yml")
     kind: Literal["vcse", "nhs_icb", "dwp", "hmrc"]
+    borough: str | None = Field(default=None, pattern=_ID, description="local authority the partner serves")
     owner: str = Field(description="Platform team or person accountable for this feed")
     dq_contacts: list[Contact] = Field(min_length=1)
     dq_webhook_url: str | None = None
+    delivery_cadence: Literal["monthly"] = Field(
+        default="monthly", description="one file per feed per month (the feed's file.due_days_after_period "
+                                       "says when it is late)")
+    grants: list[Grant] = Field(default_factory=list, description="funding, for cost per outcome")
+
+    @model_validator(mode="after")
+    def _delivery_partner_complete(self) -> Partner:
+        if self.kind in DELIVERY_KINDS and self.borough is None:
+            raise ValueError(f"partner {self.id}: a delivery partner ({self.kind}) needs a borough")
+        return self
 
 
 class FileSpec(Strict):
@@ -226,6 +263,8 @@ class Contract(Strict):
         unknown_sev = set(self.severity) - set(DEFAULT_SEVERITY)
         if unknown_sev:
             raise ValueError(f"severity given for unknown rules {sorted(unknown_sev)}")
+        if self.partner.programme not in load_programmes():
+            raise ValueError(f"unknown programme {self.partner.programme!r}; known: {sorted(load_programmes())}")
         codes = load_code_lists()
         for c in self.columns:
             if c.code_list and c.code_list not in codes:
@@ -233,62 +272,10 @@ class Contract(Strict):
         return self
 
 
-# Rules a column can opt into; their checks live in worklink.ingest.checks.
-COLUMN_RULES = {
-    "nhs_number": "NHS number must be 10 digits passing the modulus 11 check",
-    "ni_number": "National Insurance number must have a valid prefix and 6 digits; temporary TN numbers are not accepted",
-    "postcode": "postcode must be a valid UK postcode",
-    "not_future": "date must not be after the end of the submission period",
-    "not_before_programme": "date must not be before the programme began",
-}
-
-# Every check the platform runs, with its default severity. Contracts may override.
-DEFAULT_SEVERITY: dict[str, Severity] = {
-    # file level
-    "file_unreadable": Severity.reject_file,
-    "file_encoding": Severity.reject_file,
-    "file_empty": Severity.reject_file,
-    "missing_required_column": Severity.reject_file,
-    "unexpected_column": Severity.reject_file,
-    "file_name_mismatch": Severity.reject_file,
-    "period_invalid": Severity.reject_file,
-    "wrong_feed": Severity.reject_file,
-    "file_format": Severity.reject_file,
-    "file_compressed": Severity.reject_file,
-    "file_too_large": Severity.reject_file,
-    "duplicate_column": Severity.reject_file,
-    "internal_error": Severity.reject_file,
-    # landing folder entries that are never opened
-    "landing_symlink": Severity.reject_file,
-    "landing_not_a_file": Severity.reject_file,
-    "outside_landing": Severity.reject_file,
-    "file_vanished": Severity.reject_file,
-    # rows that could not be read as rows
-    "ragged_row": Severity.quarantine_row,
-    "unclosed_quote": Severity.quarantine_row,
-    "control_character": Severity.quarantine_row,
-    "cell_too_long": Severity.quarantine_row,
-    "formula_without_value": Severity.quarantine_row,
-    # row level
-    "required": Severity.quarantine_row,
-    "type_integer": Severity.quarantine_row,
-    "type_decimal": Severity.quarantine_row,
-    "type_date": Severity.quarantine_row,
-    "type_flag": Severity.quarantine_row,
-    "code_list": Severity.quarantine_row,
-    "range": Severity.quarantine_row,
-    "nhs_number": Severity.quarantine_row,
-    "ni_number": Severity.quarantine_row,
-    "postcode": Severity.quarantine_row,
-    "not_future": Severity.quarantine_row,
-    "not_before_programme": Severity.quarantine_row,
-    "date_order": Severity.quarantine_row,
-    "duplicate_row": Severity.quarantine_row,
-    # warnings
-    "optional_missing": Severity.warn,
-}
-
-PROGRAMME_START = {"gm_etb": "2025-06-01", "workwell_bwd": "2024-10-01", "dwp": "2024-10-01", "hmrc": "2024-10-01"}
+# Read from the rule registry (worklink.rules): rules a column can opt into, and every check's
+# default severity (contracts may override).
+COLUMN_RULES: dict[str, str] = {r.id: r.column_rule for r in RULES.values() if r.column_rule}
+DEFAULT_SEVERITY: dict[str, Severity] = {r.id: r.severity for r in RULES.values()}
 
 
 @lru_cache(maxsize=4)
@@ -302,14 +289,54 @@ def load_code_lists(contracts_dir: Path | None = None) -> dict[str, list[str]]:
     return _load_code_lists(contracts_dir / "_code_lists.yml")
 
 
+@lru_cache(maxsize=4)
+def _load_programmes(path: Path) -> dict[str, Programme]:
+    data = yaml.safe_load(path.read_text()) if path.exists() else {}
+    return {name: Programme.model_validate(spec) for name, spec in (data or {}).items()}
+
+
+def load_programmes(contracts_dir: Path | None = None) -> dict[str, Programme]:
+    """Programme id -> its declaration in ``contracts/_programmes.yml``."""
+    contracts_dir = contracts_dir or load_settings().contracts_dir
+    return _load_programmes(contracts_dir / "_programmes.yml")
+
+
+def programme_start(programme: str, contracts_dir: Path | None = None) -> date:
+    return load_programmes(contracts_dir)[programme].start
+
+
+PARTNER_FILE = "partner.yml"
+
+
+def load_partner(folder: Path) -> Partner:
+    """``<folder>/partner.yml``; its id must be the folder's name."""
+    partner = Partner.model_validate(yaml.safe_load((folder / PARTNER_FILE).read_text()))
+    if partner.id != folder.name:
+        raise ValueError(f"{folder / PARTNER_FILE}: id {partner.id!r} differs from its folder name {folder.name!r}")
+    return partner
+
+
+def load_partners(contracts_dir: Path | None = None) -> list[Partner]:
+    contracts_dir = contracts_dir or load_settings().contracts_dir
+    return [load_partner(p.parent) for p in sorted(contracts_dir.glob(f"*/{PARTNER_FILE}"))]
+
+
 def load_contract(path: Path) -> Contract:
+    """A feed file, with the partner block of the ``partner.yml`` beside it."""
     data = yaml.safe_load(path.read_text())
+    if "partner" in data:
+        raise ValueError(f"{path}: the partner block belongs in {PARTNER_FILE} beside the feed, not in the feed")
+    data["partner"] = load_partner(path.parent).model_dump()
     return Contract.model_validate(data)
+
+
+def feed_files(contracts_dir: Path) -> list[Path]:
+    return sorted(p for p in contracts_dir.glob("*/*.yml") if p.name != PARTNER_FILE)
 
 
 def load_contracts(contracts_dir: Path | None = None) -> list[Contract]:
     contracts_dir = contracts_dir or load_settings().contracts_dir
-    return [load_contract(p) for p in sorted(contracts_dir.glob("*/*.yml"))]
+    return [load_contract(p) for p in feed_files(contracts_dir)]
 
 
 def contract_for_file(path: Path, landing_dir: Path, contracts: list[Contract]) -> Contract | None:

@@ -20,6 +20,8 @@ Rules (NHS number: NHS Digital's modulus-11 check; NINo: HMRC National Insurance
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,11 +43,20 @@ __all__ = [
     "postcode_district",
     "valid_postcode_mask",
     "normalise_postcode_series",
+    "normalise_nhs_number_series",
+    "normalise_nino_series",
+    "IdentifierFormat",
+    "FORMATS",
 ]
 
 NHS_WEIGHTS = np.arange(10, 1, -1)  # 10, 9, ..., 2
 
-_SEPARATORS = re.compile(r"[\s\-]+")
+# Separators partners' systems leave inside identifiers: any whitespace, including the no-break and
+# narrow spaces of text copied from web pages and spreadsheets (written as characters, not escapes, so
+# Python's and Arrow's regular expressions read the same class), and hyphens (not in postcodes).
+WHITESPACE_CLASS = r"\s" + "\u00a0\u2007\u202f"
+SEPARATOR_PATTERN = rf"[{WHITESPACE_CLASS}\-]+"
+_SEPARATORS = re.compile(SEPARATOR_PATTERN)
 _NHS_RE = re.compile(r"\d{10}")
 
 # First letter: not D F I Q U V.  Second letter: not D F I O Q U V.  Never-allocated prefixes excluded.
@@ -125,7 +136,7 @@ def _clean_series(series: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(s.dtype):  # e.g. NHS numbers read as floats
         s = s.astype("Int64")
     s = s.astype("string[pyarrow]").fillna("")
-    return s.str.replace(r"[\s\-]+", "", regex=True).str.upper()
+    return s.str.replace(SEPARATOR_PATTERN, "", regex=True).str.upper()
 
 
 def valid_nhs_number_mask(series: pd.Series) -> pd.Series:
@@ -179,6 +190,16 @@ def temporary_nino_mask(series: pd.Series) -> pd.Series:
     return pd.Series(result, index=series.index, name=series.name)
 
 
+def normalise_nhs_number_series(series: pd.Series) -> pd.Series:
+    """Vectorised normal form of NHS numbers: separators removed (validity not checked); missing stays missing."""
+    return pd.Series(series, copy=False).astype("string").str.replace(SEPARATOR_PATTERN, "", regex=True)
+
+
+def normalise_nino_series(series: pd.Series) -> pd.Series:
+    """Vectorised :func:`normalise_nino` (upper case, separators removed; validity not checked)."""
+    return pd.Series(series, copy=False).astype("string").str.upper().str.replace(SEPARATOR_PATTERN, "", regex=True)
+
+
 # ----------------------------------------------------------------------------------------------- Postcode
 def normalise_postcode(value: Any) -> str | None:
     """Upper-case, remove all whitespace, then put a single space before the 3-character inward code.
@@ -189,7 +210,7 @@ def normalise_postcode(value: Any) -> str | None:
     text = _as_text(value)
     if text is None:
         return None
-    compact = re.sub(r"\s+", "", text).upper()
+    compact = re.sub(rf"[{WHITESPACE_CLASS}]+", "", text).upper()
     if not compact:
         return None
     if len(compact) < 5:
@@ -214,7 +235,7 @@ def postcode_district(value: Any) -> str | None:
 def normalise_postcode_series(series: pd.Series) -> pd.Series:
     """Vectorised :func:`normalise_postcode`; missing/empty -> None (object dtype)."""
     s = pd.Series(series, copy=False).astype("string[pyarrow]").fillna("")
-    compact = s.str.replace(r"\s+", "", regex=True).str.upper()
+    compact = s.str.replace(rf"[{WHITESPACE_CLASS}]+", "", regex=True).str.upper()
     spaced = compact.str[:-3] + " " + compact.str[-3:]
     out = spaced.where(compact.str.len() >= 5, compact)
     return out.astype(object).where(compact != "", None)
@@ -225,3 +246,20 @@ def valid_postcode_mask(series: pd.Series) -> pd.Series:
     norm = normalise_postcode_series(series).astype("string[pyarrow]").fillna("")
     result = norm.str.fullmatch(POSTCODE_PATTERN)
     return pd.Series(result.fillna(False).astype(bool).to_numpy(), index=series.index, name=series.name)
+
+
+# ------------------------------------------------------------------------------------------- the registry
+@dataclass(frozen=True)
+class IdentifierFormat:
+    """One identifier format: what ingestion's checks, the GX suites and linkage's cleaning all use."""
+
+    name: str
+    pattern: str  # regular expression on the normalised form (upper case; postcodes "OUTWARD INWARD")
+    valid_mask: Callable[[pd.Series], pd.Series]  # the full rule (check digit, temporary numbers)
+
+
+FORMATS: dict[str, IdentifierFormat] = {
+    "nhs_number": IdentifierFormat("nhs_number", _NHS_RE.pattern, valid_nhs_number_mask),
+    "ni_number": IdentifierFormat("ni_number", NINO_PATTERN, valid_nino_mask),
+    "postcode": IdentifierFormat("postcode", POSTCODE_PATTERN, valid_postcode_mask),
+}

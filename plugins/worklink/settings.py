@@ -135,7 +135,8 @@ class Settings:
 
     @property
     def contracts_dir(self) -> Path:
-        return self.repo_root / "contracts"
+        # WORKLINK_CONTRACTS_DIR: another contracts folder (tests add a partner in a copy)
+        return Path(os.environ.get("WORKLINK_CONTRACTS_DIR") or self.repo_root / "contracts").resolve()
 
     @property
     def dags_dir(self) -> Path:

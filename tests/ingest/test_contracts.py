@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from worklink.contracts import Contract, load_contract, load_contracts
+from worklink.contracts import Contract, feed_files, load_contract, load_contracts
 from worklink.quality.suites import suite_dict, suite_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CONTRACT_FILES = sorted((REPO_ROOT / "contracts").glob("*/*.yml"))
+CONTRACT_FILES = feed_files(REPO_ROOT / "contracts")
 
 
 def test_there_are_contracts():

@@ -23,6 +23,10 @@ from worklink.quality.suites import load_suite
 from worklink.settings import load_settings
 
 LETTERS, DIGITS = string.ascii_uppercase, string.digits
+# What partners' systems leave between an identifier's parts: spaces, tabs and line breaks, the no-break
+# and narrow no-break spaces of text copied from web pages, and punctuation (hyphens are accepted in NHS
+# numbers and NINos, never in postcodes; dots, underscores and slashes never).
+SEPARATORS = [" ", "  ", "\t", "\n", "\u00a0", "\u202f", "-", ".", "_", "/"]
 CONTRACT = next(c for c in load_contracts() if c.key == "wythenshawe_wellbeing__referrals")
 
 
@@ -43,6 +47,7 @@ def postcode_shapes() -> list[str]:
                 inward = "5TQ"[:position] + ch + "5TQ"[position + 1:]
                 shapes.add(f"{example} {inward}")
     shapes |= {"GIR 0AA", "m14 5tq", "M145TQ", "M14  5TQ", " M14 5TQ ", "M14-5TQ", "M1 5T", "M14 5TQQ", "145TQ"}
+    shapes |= {f"M14{sep}5TQ" for sep in SEPARATORS} | {f"M{sep}14 5TQ" for sep in SEPARATORS}
     return sorted(shapes)
 
 
@@ -52,7 +57,8 @@ def nhs_shapes() -> list[str]:
         shapes |= {stem + d for d in DIGITS}  # exactly one check digit is right (or none: remainder 10)
     valid = next(s + d for s in ("999000001",) for d in DIGITS if nhs_number_check_digit(s) == int(d))
     shapes |= {valid[:3] + " " + valid[3:6] + " " + valid[6:], valid[:3] + "-" + valid[3:6] + "-" + valid[6:],
-               valid[:9], valid + "0", "A" + valid[1:], valid.replace("9", "O", 1)}
+               valid[:9], valid + "0", "A" + valid[1:], valid.replace("9", "O", 1), valid + ".0"}
+    shapes |= {sep.join([valid[:3], valid[3:6], valid[6:]]) for sep in SEPARATORS}
     return sorted(shapes)
 
 
@@ -60,6 +66,7 @@ def nino_shapes() -> list[str]:
     shapes = {a + b + "123456" + suffix for a in LETTERS for b in LETTERS for suffix in ("", "C")}
     shapes |= {"AB123456" + s for s in "ABDEZ"} | {"TN010180M", "TN311299F", "ab123456c", "AB 12 34 56 C",
                                                    "AB12345C", "AB1234567C", "A1123456C"}
+    shapes |= {sep.join(["AB", "12", "34", "56", "C"]) for sep in SEPARATORS}
     return sorted(shapes)
 
 

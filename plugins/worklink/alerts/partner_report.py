@@ -18,44 +18,12 @@ from pathlib import Path
 
 import psycopg
 
-from worklink.contracts import COLUMN_RULES, Contract
+from worklink.contracts import Contract
 from worklink.platform.private_files import private_dir, write_private_text
+from worklink.rules import RULES
 
-RULE_TEXT = {
-    "file_unreadable": "The file could not be opened",
-    "file_encoding": "The file is not in the agreed character encoding",
-    "file_empty": "The file has no data rows",
-    "missing_required_column": "A required column is missing",
-    "unexpected_column": "The file has a column the agreement does not include",
-    "file_name_mismatch": "The file name does not follow the agreed pattern",
-    "wrong_feed": "The file holds a different feed than its name and folder say",
-    "optional_missing": "A field we ask for is empty (the row was still loaded)",
-    "required": "A required field is empty",
-    "type_integer": "A whole number was expected",
-    "type_decimal": "A number was expected",
-    "type_date": "A date in the agreed format was expected",
-    "type_flag": "Y or N was expected",
-    "code_list": "The value is not one of the agreed codes",
-    "range": "The value is outside the allowed range",
-    "date_order": "Dates are in the wrong order",
-    "duplicate_row": "The row repeats an earlier row of the same file",
-    "period_invalid": "The month in the file name is not a real month, or is still to come",
-    "file_format": "The file is not in the agreed format (CSV or Excel workbook)",
-    "file_compressed": "The file is compressed; please send it uncompressed",
-    "file_too_large": "The file is larger than the agreed limit",
-    "duplicate_column": "A column appears more than once",
-    "internal_error": "We could not process the file because of a fault on our side",
-    "landing_symlink": "A link was delivered instead of a file; links are never opened",
-    "landing_not_a_file": "Something other than a file was delivered",
-    "outside_landing": "The file is not in the delivery folder",
-    "file_vanished": "The file disappeared before it could be read",
-    "ragged_row": "The row has a different number of cells from the headings",
-    "unclosed_quote": "The row has a quote mark that is never closed",
-    "control_character": "A cell holds a hidden control character",
-    "cell_too_long": "A cell is longer than allowed",
-    "formula_without_value": "A cell holds a formula whose result was not saved",
-    **{k: v[0].upper() + v[1:] for k, v in COLUMN_RULES.items()},
-}
+# What happened, in a data officer's words (worklink.rules).
+RULE_TEXT = {r.id: r.partner_text for r in RULES.values()}
 STATUS_TEXT = {
     "loaded": "loaded",
     "loaded_with_quarantine": "loaded, some rows held back",
@@ -70,26 +38,7 @@ STATUS_TEXT = {
 }
 # What a data officer does about a file that was not loaded, in words they use (one place: the
 # alert, `worklink check` and the docs read it).
-RULE_ADVICE = {
-    "file_unreadable": "Save the file again from your spreadsheet program and send it again.",
-    "file_encoding": ("Save it again from Excel as \"CSV UTF-8 (Comma delimited)\", or as agreed with us, "
-                      "and send it again."),
-    "file_empty": "Send the file again with its data rows (a month with nothing to report keeps its heading row).",
-    "missing_required_column": "Use the agreed template: every column must keep its heading. Add the missing column and send it again.",
-    "unexpected_column": "Remove the extra column (or ask us to add it to the agreement) and send the file again.",
-    "file_name_mismatch": "Rename the file as agreed (the month as YYYY-MM in the name) and send it again.",
-    "period_invalid": "Put the month the data is for in the file name (YYYY-MM) and send it again.",
-    "wrong_feed": "Check you sent the right file for this folder and send the right one.",
-    "file_format": "Save it in the agreed format (the template's) and send it again.",
-    "file_compressed": "Send the file itself, not a zip or compressed copy.",
-    "file_too_large": "Send the month's rows only, or split the file and tell us.",
-    "duplicate_column": "Remove the repeated column and send the file again.",
-    "internal_error": "Nothing for you to do: we will load it once we have fixed the fault.",
-    "landing_symlink": "Upload the file itself.",
-    "landing_not_a_file": "Upload the file itself.",
-    "outside_landing": "Upload the file into your delivery folder.",
-    "file_vanished": "Upload the file again.",
-}
+RULE_ADVICE = {r.id: r.advice for r in RULES.values() if r.advice}
 # File outcomes that need the partner's action, listed first in the alert.
 ACTION_STATUSES = ("rejected", "unmatched", "refused", "needs_confirmation")
 # File outcomes a partner hears about even when no row has a problem.

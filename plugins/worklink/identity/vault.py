@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 
 from worklink.identifiers import (
+    normalise_nhs_number_series,
+    normalise_nino_series,
     normalise_postcode_series,
     valid_nhs_number_mask,
     valid_nino_mask,
@@ -53,7 +55,7 @@ def _missing_to_none(series: pd.Series) -> pd.Series:
 
 def clean_nhs_number(series: pd.Series) -> pd.Series:
     """10-digit NHS number when it passes modulus 11, else None."""
-    digits = pd.Series(series, copy=False).astype("string").str.replace(r"[\s\-]", "", regex=True)
+    digits = normalise_nhs_number_series(series)
     valid = valid_nhs_number_mask(digits)
     return _missing_to_none(digits.where(valid))
 
@@ -63,7 +65,7 @@ def nino_stem(series: pd.Series) -> pd.Series:
 
     ``valid_nino_mask`` rejects the TN prefix, so temporary numbers are treated as missing.
     """
-    clean = pd.Series(series, copy=False).astype("string").str.upper().str.replace(r"[\s\-]", "", regex=True)
+    clean = normalise_nino_series(series)
     valid = valid_nino_mask(clean)
     return _missing_to_none(clean.str.slice(0, 8).where(valid))
 

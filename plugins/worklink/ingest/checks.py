@@ -17,31 +17,21 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from worklink.contracts import PROGRAMME_START, Contract, Privacy
-from worklink.identifiers import valid_nhs_number_mask, valid_nino_mask, valid_postcode_mask
+from worklink.contracts import Contract, Privacy, programme_start
+from worklink.identifiers import (
+    normalise_nhs_number_series,
+    normalise_nino_series,
+    normalise_postcode_series,
+    valid_nhs_number_mask,
+)
 from worklink.ingest.distinct_values import DistinctColumn, first_rows
 from worklink.ingest.reader import ROW
+from worklink.rules import RULES
 
 ISSUE_COLUMNS = [ROW, "column_name", "rule_id", "severity", "message"]
 
-MESSAGES = {
-    "required": "is required but empty",
-    "code_list": "is not in the code list",
-    "type_flag": "must be Y or N",
-    "range": "is out of range",
-    "nhs_number": "is not a valid NHS number (10 digits passing the modulus 11 check)",
-    "ni_number": "is not a valid National Insurance number (temporary TN numbers are not accepted)",
-    "postcode": "is not a valid UK postcode",
-    "type_date": "is not a date in the agreed format",
-    "type_integer": "is not a whole number",
-    "type_decimal": "is not a number",
-    "not_future": "is after the end of the submission period",
-    "not_before_programme": "is before the programme began",
-    "date_order": "is earlier than a date that must come before it",
-    "duplicate_row": "repeats an earlier row of the same file exactly",
-    "optional_missing": "is empty (optional, but please complete it)",
-    "control_character": "contains a NUL control character (often a sign of a damaged export)",
-}
+# The engineers' wording of each row rule (worklink.rules).
+MESSAGES = {r.id: r.message for r in RULES.values() if r.message}
 
 
 @dataclass
@@ -70,9 +60,8 @@ def _issue_frame(rows: np.ndarray | pd.Series, column: str, rule_id: str, contra
 _LEFT_OUT = {"severity": "warn", "suffix": "; the value was left out and the rest of the row loaded"}
 # The identifier formats of worklink.identifiers, the ones linkage reads them with.
 IDENTIFIER_FORMATS = {
-    "nhs_number": lambda v: valid_nhs_number_mask(v).to_numpy(dtype=bool),
-    "ni_number": lambda v: valid_nino_mask(v).to_numpy(dtype=bool),
-    "postcode": lambda v: valid_postcode_mask(v).to_numpy(dtype=bool),
+    rule.id: (lambda v, fmt=rule.identifier: fmt.valid_mask(v).to_numpy(dtype=bool))
+    for rule in RULES.values() if rule.identifier
 }
 
 
@@ -90,14 +79,14 @@ def clean_values(values: pd.Series) -> pd.Series:
 
 def normalise_values(values: pd.Series, column) -> pd.Series:
     """Canonical spellings: identifiers upper-case without spaces, codes lower-case, Y/N flags."""
-    # Literal replaces: ~10x faster than a regex.
+    # Identifiers: the normal forms of worklink.identifiers, the ones linkage reads them with (these
+    # run on a column's distinct values, so the regular expressions cost little).
     if "nhs_number" in column.rules:
-        return values.str.replace(" ", "", regex=False).str.replace("-", "", regex=False)
+        return normalise_nhs_number_series(values).astype(values.dtype)
     if "ni_number" in column.rules:
-        return values.str.upper().str.replace(" ", "", regex=False).str.replace("-", "", regex=False)
+        return normalise_nino_series(values).astype(values.dtype)
     if "postcode" in column.rules:
-        compact = values.str.upper().str.replace(" ", "", regex=False)
-        return compact.str.slice(0, -3) + " " + compact.str.slice(-3)
+        return pd.Series(normalise_postcode_series(values), index=values.index).astype(values.dtype)
     if column.code_list:
         return values.str.strip().str.lower()
     if column.type == "flag":
@@ -409,7 +398,7 @@ def validate(prepared: PreparedFrame, contract: Contract, suite, period: str | N
                 value_rule(column.name, dates > end, "not_future",
                            f"is after the end of the submission period ({end.date().isoformat()})")
             if "not_before_programme" in column.rules:
-                start = pd.Timestamp(PROGRAMME_START[contract.partner.programme])
+                start = pd.Timestamp(programme_start(contract.partner.programme))
                 value_rule(column.name, dates < start, "not_before_programme",
                            f"is before the programme began ({start.date().isoformat()})")
         if column.recommended and not column.required:

@@ -20,7 +20,7 @@ from datetime import datetime
 import pandas as pd
 import psycopg
 
-from worklink.contracts import PROGRAMME_START, Contract
+from worklink.contracts import Contract, programme_start
 from worklink.ingest.manifest import RECEIVED_STATUSES
 from worklink.settings import load_settings
 
@@ -66,7 +66,7 @@ def delivery_problems(conn: psycopg.Connection, contracts: list[Contract], now: 
         first[(partner_id, feed, period)] = pd.Timestamp(received)
     problems = []
     for contract in contracts:
-        start = pd.Period(PROGRAMME_START[contract.partner.programme], "M")
+        start = pd.Period(programme_start(contract.partner.programme), "M")
         last = pd.Period(contract.file.last_period, "M") if contract.file.last_period else pd.Period(now, "M")
         for period in pd.period_range(start, last, freq="M"):
             due = _due(period, contract)

@@ -157,6 +157,12 @@ def run_nightly_dbt(project_dir: Path, work_dir: Path, *, full: bool = False, th
             raise RuntimeError(f"dbt {' '.join(args)} failed") from result.exception
         return result
 
+    # partners, grants and code lists come from contracts/: a partner added since the last night is in
+    # tonight's seeds (an unchanged file is not touched, so state comparison sees no change)
+    from worklink.seeds import write_generated
+
+    for path in write_generated(project_dir=project_dir):
+        log(f"regenerated {path.relative_to(project_dir)} from contracts/")
     # the manifest is written once, by the build (the state for the next night is copied from it)
     (target / "manifest.json").unlink(missing_ok=True)
     parsed = timed("parse", dbtRunner(), ["parse", "--quiet", "--no-write-json"])

@@ -13,17 +13,13 @@ import json
 from pathlib import Path
 
 from worklink.contracts import Contract, load_code_lists
-from worklink.identifiers import NINO_PATTERN, POSTCODE_PATTERN
+from worklink.rules import RULES
 
 # Formats checked by regular expression after normalisation (upper case; NHS numbers and NINos without
-# spaces, postcodes as "OUTWARD INWARD"): the same patterns ingestion's checks and linkage's cleaning
-# use (worklink.identifiers), so the three can never disagree. The NHS number's check digit and the
+# spaces, postcodes as "OUTWARD INWARD"): the patterns of worklink.identifiers, which ingestion's checks
+# and linkage's cleaning use too, so the three can never disagree. The NHS number's check digit and the
 # temporary-NINo rule are applied by ingestion's checks beside the suite.
-NHS_NUMBER_FORMAT = r"^\d{10}$"
-NI_NUMBER_FORMAT = rf"^{NINO_PATTERN}$"
-POSTCODE_FORMAT = rf"^{POSTCODE_PATTERN}$"
-
-RULE_REGEX = {"nhs_number": NHS_NUMBER_FORMAT, "ni_number": NI_NUMBER_FORMAT, "postcode": POSTCODE_FORMAT}
+RULE_REGEX = {rule.id: rf"^{rule.identifier.pattern}$" for rule in RULES.values() if rule.identifier}
 
 
 def suite_dict(contract: Contract) -> dict:

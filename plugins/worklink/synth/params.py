@@ -12,121 +12,55 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from worklink.contracts import load_code_lists, load_programmes
+
 # ------------------------------------------------------------------------------------------------ calendar
-DATA_END = np.datetime64("2026-03-31", "D")  # last day covered by any landing file
-ETB_START = np.datetime64("2025-06-01", "D")  # Manchester ETB delivery start (VCSE partners)
-WW_START = np.datetime64("2024-10-01", "D")  # WorkWell BwD start (ICB feed, DWP/HMRC window start)
-ETB_MONTHS = [str(m) for m in np.arange(np.datetime64("2025-06"), np.datetime64("2026-04"))]
-WW_MONTHS = [str(m) for m in np.arange(np.datetime64("2024-10"), np.datetime64("2026-04"))]
+# programme dates from contracts/_programmes.yml
+_PROGRAMMES = load_programmes()
+DATA_END = np.datetime64(_PROGRAMMES["gm_etb"].end, "D")  # last day covered by any landing file
+ETB_START = np.datetime64(_PROGRAMMES["gm_etb"].start, "D")  # Manchester ETB delivery start (VCSE partners)
+WW_START = np.datetime64(_PROGRAMMES["workwell_bwd"].start, "D")  # WorkWell BwD start (ICB feed, DWP/HMRC window)
+ETB_MONTHS = [str(m) for m in np.arange(ETB_START.astype("datetime64[M]"), DATA_END.astype("datetime64[M]") + 1)]
+WW_MONTHS = [str(m) for m in np.arange(WW_START.astype("datetime64[M]"), DATA_END.astype("datetime64[M]") + 1)]
 ADMIN_DELIVERY = "2026-03"  # the single DWP / HMRC delivery generated (covers 2024-10 .. 2026-03)
 FIXED_TIMESTAMP = dt.datetime(2026, 4, 1, 0, 0, 0)  # xlsx document properties + zip entry times
 
 # ------------------------------------------------------------------------------------------------ code lists
-VCSE_REFERRAL_SOURCES = [
-    "gp",
-    "self",
-    "jcp",
-    "employer",
-    "pharmacist",
-    "community_vcse",
-    "social_prescriber",
-    "talking_therapies",
-    "housing",
-    "adult_social_care",
-    "council_hub",
-    "other",
-]
-ICB_REFERRAL_SOURCES = ["gp", "self", "jcp", "employer", "pharmacist", "community_vcse"]
-PRIORITY_GROUPS = ["health_condition", "disability", "carer"]
-MAIN_CONDITIONS = [
-    "mental_health",
-    "musculoskeletal",
-    "autism",
-    "heart_circulation",
-    "learning_difficulty",
-    "other",
-]
-ECONOMIC_STATUSES = [
-    "employed_off_sick",
-    "employed_at_risk",
-    "unemployed_lt_12wks",
-    "unemployed_12wks_plus",
-    "inactive_long_term_sick",
-    "inactive_looking_after_home",
-    "inactive_other",
-]
-INELIGIBLE_REASONS = [
-    "not_economically_inactive",
-    "no_health_condition_or_caring_role",
-    "already_supported_elsewhere",
-    "not_manchester_resident",
-]
-DID_NOT_START_REASONS = [
-    "ineligible",
-    "no_contact",
-    "declined",
-    "not_ready_health",
-    "health_deteriorated",
-    "referred_elsewhere",
-    "moved_away",
-    "other",
-]
-CONTACT_MODES = ["face_to_face", "phone", "video", "group"]
-ACTIVITY_TYPES = [
-    "keyworker_session",
-    "action_plan_review",
-    "physio",
-    "counselling",
-    "cv_job_search",
-    "digital_skills",
-    "esol",
-    "money_advice",
-    "peer_group",
-    "physical_activity",
-    "volunteering_placement",
-    "training_course",
-]
-INSTRUMENTS = {  # name -> (number of items, min, max)
-    "WEMWBS": (14, 1, 5),
-    "SWEMWBS": (7, 1, 5),
-    "ONS4": (4, 0, 10),
-    "PHQ9": (9, 0, 3),
-    "GAD7": (7, 0, 3),
-}
-TIMEPOINTS = ["baseline", "review", "exit"]
-EVIDENCE_TYPES = ["payslip", "employer_confirmation", "self_declared", "contract"]
-LEAVER_REASONS = [
-    "completed_support",
-    "entered_employment",
-    "entered_education_training",
-    "transferred_programme",
-    "withdrew",
-    "health_deteriorated",
-    "moved_away",
-    "lost_contact",
-    "ineligible_on_review",
-    "other",
-]
-QUALIFICATIONS = ["none", "esol", "other"]  # contracts/_code_lists.yml: qualification_gained
+# Read from contracts/_code_lists.yml (the one place a code list is written), in its order: the
+# generator draws from these lists, so reordering a list there changes the sample.
+_CODES = load_code_lists()
+VCSE_REFERRAL_SOURCES = _CODES["referral_source"]
+# the WorkWell referral routes (a subset of the list)
+ICB_REFERRAL_SOURCES = [c for c in VCSE_REFERRAL_SOURCES
+                        if c in {"gp", "self", "jcp", "employer", "pharmacist", "community_vcse"}]
+PRIORITY_GROUPS = _CODES["priority_group"]
+MAIN_CONDITIONS = _CODES["main_condition"]
+ECONOMIC_STATUSES = _CODES["economic_status"]
+INELIGIBLE_REASONS = _CODES["ineligible_reason"]
+DID_NOT_START_REASONS = _CODES["did_not_start_reason"]
+CONTACT_MODES = _CODES["contact_mode"]
+ACTIVITY_TYPES = _CODES["activity_type"]
+# wellbeing instruments: name -> (number of items, min, max); names as partners write them
+_INSTRUMENT_ITEMS = {"wemwbs": (14, 1, 5), "swemwbs": (7, 1, 5), "ons4": (4, 0, 10), "phq9": (9, 0, 3), "gad7": (7, 0, 3)}
+INSTRUMENTS = {name.upper(): _INSTRUMENT_ITEMS[name] for name in _CODES["instrument"]}
+TIMEPOINTS = _CODES["timepoint"]
+EVIDENCE_TYPES = _CODES["evidence_type"]
+LEAVER_REASONS = _CODES["leaver_reason"]
+QUALIFICATIONS = _CODES["qualification_gained"]
 PLANNED_LEAVER_REASONS = {
     "completed_support",
     "entered_employment",
     "entered_education_training",
     "transferred_programme",
 }
-FIT_NOTE_STATUSES = ["none", "not_fit", "may_be_fit"]
-UC_REGIMES = [
-    "searching_for_work",
-    "working_with_requirements",
-    "no_work_requirements",
-    "working_no_requirements",
-    "planning_for_work",
-    "preparing_for_work",
-]
-ESA_GROUPS = ["wrag", "support_group"]
-PAY_FREQUENCIES = ["weekly", "monthly"]
-HOURS_BANDS = {"A": "<16", "B": "16-23.99", "C": "24-29.99", "D": "30+", "E": "other"}
-SEXES = ["F", "M"]
+FIT_NOTE_STATUSES = _CODES["fit_note_status"]
+UC_REGIMES = _CODES["uc_conditionality_regime"]
+ESA_GROUPS = _CODES["esa_group"]
+PAY_FREQUENCIES = _CODES["pay_frequency"]
+_HOURS_BAND_MEANING = {"a": "<16", "b": "16-23.99", "c": "24-29.99", "d": "30+", "e": "other"}
+HOURS_BANDS = {band.upper(): _HOURS_BAND_MEANING[band] for band in _CODES["hours_band"]}
+SEXES = [code.upper() for code in _CODES["sex"]]
+JOB_UPDATE_TYPES = _CODES["job_update_type"]
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,15 @@
 """Landing-file contracts: canonical feeds, partner header mappings, formats and file names.
 
-This module is the single source of truth for the tables in docs/synthetic-data.md.
+A partner's name, file names, format, encoding, date format and headers are read from its folder in
+contracts/ (``_partner_spec``); this module holds only what the generator adds (service variants,
+id prefixes, wellbeing instruments). It is the source of the tables in docs/synthetic-data.md.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from worklink.contracts import load_contracts
 
 from . import params as P
 
@@ -187,7 +191,7 @@ CODE_LISTS: dict[str, list[str]] = {
     "planned_exit": ["Y", "N"],
     "qualification_gained": P.QUALIFICATIONS,
     "fit_note_status": P.FIT_NOTE_STATUSES,
-    "update_type": ["job_ended", "hours_changed", "pay_changed"],
+    "update_type": P.JOB_UPDATE_TYPES,
 }
 ICB_CODE_LISTS = {**CODE_LISTS, "referral_source": P.ICB_REFERRAL_SOURCES}
 
@@ -214,210 +218,39 @@ class PartnerSpec:
         return f"landing/{self.partner_id}/{feed}/{self.file_name(feed, period)}"
 
 
-def _canonical_headers() -> dict[str, dict[str, str]]:
-    return {feed: {c: c for c in cols} for feed, cols in FEEDS.items()}
+def _partner_spec(partner_id: str, line_terminator: str, variants: tuple[str, str], id_prefix: str,
+                  instruments: tuple[str, ...]) -> PartnerSpec:
+    """A VCSE partner's sample files as its folder in contracts/ agrees them (name, file names, format,
+    encoding, date format, header row, its own headers); the arguments are the generator's own facts."""
+    feeds = {c.feed: c for c in load_contracts() if c.partner.id == partner_id}
+    referrals = feeds["referrals"]
+    csv = referrals.file.format == "csv"
+    headers = {}
+    for feed, columns in FEEDS.items():
+        source = {column.name: column.source for column in feeds[feed].columns}
+        headers[feed] = {column: source[column] for column in columns}
+    return PartnerSpec(
+        partner_id=partner_id,
+        name=referrals.partner.name,
+        file_prefix=referrals.file.pattern.split(f"_{referrals.feed}_")[0],
+        file_format=referrals.file.format,
+        encoding=referrals.file.encoding if csv else None,
+        date_format=referrals.file.date_format if csv else None,
+        line_terminator=line_terminator,
+        header_row=referrals.file.header_row,
+        headers=headers,
+        variants=variants,
+        id_prefix=id_prefix,
+        instruments=instruments,
+    )
 
-
-ANCOATS_HEADERS = {
-    "referrals": {
-        "referral_id": "Client Ref",
-        "first_name": "First Name",
-        "last_name": "Surname",
-        "date_of_birth": "D.O.B",
-        "sex": "Gender",
-        "ethnicity": "Ethnicity",
-        "postcode": "Postcode",
-        "address_line": "Address Line 1",
-        "house_number": "House No",
-        "phone": "Phone",
-        "email": "Email",
-        "nhs_number": "NHS No",
-        "ni_number": "NI Number",
-        "referral_date": "Date Referred",
-        "referral_source": "Referral Source",
-        "priority_group": "Priority Group",
-        "main_condition": "Main Condition",
-        "carer_hours_per_week": "Carer Hours/Week",
-        "economic_status": "Economic Status",
-        "service_variant": "Service Variant",
-        "eligible": "Eligible?",
-        "ineligible_reason": "Reason Ineligible",
-    },
-    "starts": {
-        "referral_id": "Client Ref",
-        "first_contact_date": "First Contact",
-        "start_date": "Start Date",
-        "did_not_start_reason": "Reason Not Started",
-    },
-    "activities": {
-        "referral_id": "Client Ref",
-        "activity_id": "Activity Ref",
-        "contact_date": "Contact Date",
-        "contact_mode": "Contact Mode",
-        "activity_type": "Activity Type",
-        "duration_minutes": "Duration (mins)",
-    },
-    "wellbeing": {
-        "referral_id": "Client Ref",
-        "instrument": "Measure",
-        "timepoint": "Timepoint",
-        "completed_date": "Date Completed",
-        **{f"item_{i:02d}": f"Q{i}" for i in range(1, 15)},
-    },
-    "job_starts": {
-        "referral_id": "Client Ref",
-        "job_id": "Job Ref",
-        "job_start_date": "Job Start Date",
-        "hours_per_week": "Hours per Week",
-        "hourly_pay_gbp": "Hourly Rate (£)",
-        "self_employed": "Self Employed?",
-        "evidence_type": "Evidence",
-        "job_end_date": "Job End Date",
-    },
-    "leavers": {
-        "referral_id": "Client Ref",
-        "exit_date": "Exit Date",
-        "leaver_reason": "Exit Reason",
-        "planned_exit": "Planned Exit?",
-        "qualification_gained": "Qualification Gained",
-    },
-    "job_updates": {
-        "referral_id": "Client Ref",
-        "job_id": "Job Ref",
-        "update_type": "Update Type",
-        "effective_date": "Effective Date",
-        "hours_per_week": "Hours per Week",
-        "hourly_pay_gbp": "Hourly Rate (£)",
-    },
-    "payslips": {
-        "referral_id": "Client Ref",
-        "job_id": "Job Ref",
-        "pay_date": "Pay Date",
-        "gross_pay_gbp": "Gross Pay (£)",
-    },
-}
-MOSSSIDE_HEADERS = {
-    "referrals": {
-        "referral_id": "ClientID",
-        "first_name": "Forename",
-        "last_name": "Last name",
-        "date_of_birth": "DOB",
-        "sex": "Sex",
-        "ethnicity": "Ethnic Group",
-        "postcode": "Post Code",
-        "address_line": "Address 1",
-        "house_number": "House Number",
-        "phone": "Tel",
-        "email": "Email Address",
-        "nhs_number": "NHS Number",
-        "ni_number": "NINO",
-        "referral_date": "Date Referred",
-        "referral_source": "Referred By",
-        "priority_group": "Priority Group",
-        "main_condition": "Primary Condition",
-        "carer_hours_per_week": "Caring Hours Per Week",
-        "economic_status": "Employment Status",
-        "service_variant": "Service Model",
-        "eligible": "Eligible",
-        "ineligible_reason": "Ineligibility Reason",
-    },
-    "starts": {
-        "referral_id": "ClientID",
-        "first_contact_date": "Date First Contact",
-        "start_date": "Date Started",
-        "did_not_start_reason": "Non-start Reason",
-    },
-    "activities": {
-        "referral_id": "ClientID",
-        "activity_id": "Contact ID",
-        "contact_date": "Date of Contact",
-        "contact_mode": "Mode",
-        "activity_type": "Activity",
-        "duration_minutes": "Minutes",
-    },
-    "wellbeing": {
-        "referral_id": "ClientID",
-        "instrument": "Tool",
-        "timepoint": "Stage",
-        "completed_date": "Date",
-        **{f"item_{i:02d}": f"Item {i}" for i in range(1, 15)},
-    },
-    "job_starts": {
-        "referral_id": "ClientID",
-        "job_id": "JobID",
-        "job_start_date": "Job Start",
-        "hours_per_week": "Hours/Week",
-        "hourly_pay_gbp": "Hourly Pay (£)",
-        "self_employed": "Self-Employed",
-        "evidence_type": "Evidence Type",
-        "job_end_date": "Job End",
-    },
-    "leavers": {
-        "referral_id": "ClientID",
-        "exit_date": "Date Left",
-        "leaver_reason": "Reason for Leaving",
-        "planned_exit": "Planned",
-        "qualification_gained": "Qualification",
-    },
-    "job_updates": {
-        "referral_id": "ClientID",
-        "job_id": "JobID",
-        "update_type": "Change",
-        "effective_date": "Date of Change",
-        "hours_per_week": "Hours/Week",
-        "hourly_pay_gbp": "Hourly Pay (£)",
-    },
-    "payslips": {
-        "referral_id": "ClientID",
-        "job_id": "JobID",
-        "pay_date": "Date Paid",
-        "gross_pay_gbp": "Gross Pay (£)",
-    },
-}
 
 PARTNERS: dict[str, PartnerSpec] = {
-    "ancoats_trust": PartnerSpec(
-        partner_id="ancoats_trust",
-        name="Ancoats Community Trust",
-        file_prefix="ACT",
-        file_format="xlsx",
-        encoding=None,
-        date_format=None,
-        line_terminator="",
-        header_row=3,
-        headers=ANCOATS_HEADERS,
-        variants=("peer_led", "keyworker_only"),
-        id_prefix="ACT-",
-        instruments=("WEMWBS",),
-    ),
-    "mossside_carers": PartnerSpec(
-        partner_id="mossside_carers",
-        name="Moss Side Carers Network",
-        file_prefix="MSCN",
-        file_format="csv",
-        encoding="cp1252",
-        date_format="%d/%m/%Y",
-        line_terminator="\r\n",
-        header_row=1,
-        headers=MOSSSIDE_HEADERS,
-        variants=("flexible_hours", "standard_hours"),
-        id_prefix="MSC",
-        instruments=("SWEMWBS", "ONS4"),
-    ),
-    "wythenshawe_wellbeing": PartnerSpec(
-        partner_id="wythenshawe_wellbeing",
-        name="Wythenshawe Wellbeing Collective",
-        file_prefix="WWC",
-        file_format="csv",
-        encoding="utf-8",
-        date_format="%Y-%m-%d",
-        line_terminator="\n",
-        header_row=1,
-        headers=_canonical_headers(),
-        variants=("digital_first", "face_to_face_first"),
-        id_prefix="WWC-",
-        instruments=("WEMWBS", "PHQ9", "GAD7"),
-    ),
+    "ancoats_trust": _partner_spec("ancoats_trust", "", ("peer_led", "keyworker_only"), "ACT-", ("WEMWBS",)),
+    "mossside_carers": _partner_spec("mossside_carers", "\r\n", ("flexible_hours", "standard_hours"), "MSC",
+                                     ("SWEMWBS", "ONS4")),
+    "wythenshawe_wellbeing": _partner_spec("wythenshawe_wellbeing", "\n", ("digital_first", "face_to_face_first"),
+                                           "WWC-", ("WEMWBS", "PHQ9", "GAD7")),
 }
 PARTNER_IDS = list(PARTNERS)
 

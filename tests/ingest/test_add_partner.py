@@ -1,0 +1,104 @@
+"""A partner is one folder: copying one (and nothing else) adds a partner to the contracts, the
+nightly DAG and the dbt seeds; the committed seeds equal what the partner folders generate."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+from worklink.contracts import feed_files, load_contract, load_contracts, load_partners, programme_start
+from worklink.seeds import generated_texts, seed_texts
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONTRACTS = REPO_ROOT / "contracts"
+
+
+def _copy_partner(tmp_path: Path, source: str = "ancoats_trust", new: str = "salford_allies") -> Path:
+    """A copy of contracts/ with `source`'s folder copied to `new` (only its id and name edited)."""
+    contracts = tmp_path / "contracts"
+    shutil.copytree(CONTRACTS, contracts)
+    shutil.copytree(contracts / source, contracts / new)
+    spec = yaml.safe_load((contracts / new / "partner.yml").read_text())
+    spec.update(id=new, name="Salford Allies", borough="salford",
+                grants=[{**spec["grants"][0], "reference": "SAL-ETB-01", "amount_gbp": 120000}])
+    (contracts / new / "partner.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    return contracts
+
+
+def test_committed_dbt_files_equal_the_contracts():
+    for name, text in generated_texts(CONTRACTS).items():
+        committed = (REPO_ROOT / "dbt_project" / name).read_text(encoding="utf-8")
+        assert committed == text, f"dbt_project/{name} is out of date: run `worklink contracts build-seeds`"
+
+
+def test_feed_files_hold_only_the_feed():
+    for path in feed_files(CONTRACTS):
+        assert "partner" not in yaml.safe_load(path.read_text()), f"{path}: partner block belongs in partner.yml"
+    assert {p.id for p in load_partners(CONTRACTS)} == {p.name for p in CONTRACTS.iterdir() if p.is_dir()}
+
+
+def test_copying_a_partner_folder_adds_the_partner(tmp_path, monkeypatch):
+    contracts = _copy_partner(tmp_path)
+    feeds = [c for c in load_contracts(contracts) if c.partner.id == "salford_allies"]
+    assert sorted(c.feed for c in feeds) == sorted(p.stem for p in (CONTRACTS / "ancoats_trust").glob("*.yml")
+                                                   if p.name != "partner.yml")
+    seeds = seed_texts(contracts)
+    # the four delivery partners of the repository plus the copy, VCSE before the ICB, by id
+    assert seeds["delivery_partners.csv"].splitlines()[1:] == [
+        "ancoats_trust,Ancoats Community Trust,gm_etb,vcse,manchester",
+        "mossside_carers,Moss Side Carers Network,gm_etb,vcse,manchester",
+        "salford_allies,Salford Allies,gm_etb,vcse,salford",
+        "wythenshawe_wellbeing,Wythenshawe Wellbeing Collective,gm_etb,vcse,manchester",
+        "icb_workwell,Lancashire and South Cumbria ICB: WorkWell,workwell_bwd,nhs_icb,blackburn_with_darwen",
+    ]
+    assert ("salford_allies,SAL-ETB-01,2025-06-01,2026-03-31,120000,"
+            "synthetic: Manchester ETB VCSE grant (up to 200k per organisation)") in seeds["partner_grants.csv"]
+
+    # the nightly DAG, built from that contracts folder, gets the partner's task group
+    monkeypatch.setenv("WORKLINK_CONTRACTS_DIR", str(contracts))
+    monkeypatch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    from airflow.dag_processing.dagbag import DagBag
+
+    dagbag = DagBag(dag_folder=str(REPO_ROOT / "dags"))
+    assert dagbag.import_errors == {}
+    nightly = dagbag.dags["worklink_nightly"]
+    assert nightly.get_task("salford_allies.alert").upstream_task_ids == {"salford_allies.ingest"}
+    assert "salford_allies.alert" in nightly.get_task("ingests_finished").upstream_task_ids
+    assert "partner__salford_allies" in dagbag.dags
+
+
+def test_partner_folder_mistakes_are_named(tmp_path):
+    contracts = _copy_partner(tmp_path)
+    # a copied folder whose partner.yml still carries the old id
+    spec = yaml.safe_load((contracts / "salford_allies" / "partner.yml").read_text())
+    (contracts / "salford_allies" / "partner.yml").write_text(yaml.safe_dump({**spec, "id": "ancoats_trust"}))
+    with pytest.raises(ValueError, match="differs from its folder name 'salford_allies'"):
+        load_contract(contracts / "salford_allies" / "referrals.yml")
+    # a delivery partner without a borough (the seed row would have none)
+    del spec["borough"]
+    (contracts / "salford_allies" / "partner.yml").write_text(yaml.safe_dump(spec))
+    with pytest.raises(ValidationError, match="needs a borough"):
+        load_contract(contracts / "salford_allies" / "referrals.yml")
+    # a feed file that still repeats the partner block
+    feed = contracts / "ancoats_trust" / "starts.yml"
+    data = yaml.safe_load(feed.read_text())
+    feed.write_text(yaml.safe_dump({"partner": {"id": "ancoats_trust"}, **data}))
+    with pytest.raises(ValueError, match="belongs in partner.yml"):
+        load_contract(feed)
+
+
+def test_programmes_are_declared_once(tmp_path, monkeypatch):
+    programmes = yaml.safe_load((CONTRACTS / "_programmes.yml").read_text())
+    dbt_vars = yaml.safe_load((REPO_ROOT / "dbt_project" / "dbt_project.yml").read_text())["vars"]
+    # the warehouse's programme start is the Trailblazer's (its VCSE partners' delivery start)
+    assert str(dbt_vars["programme_start_date"]) == str(programmes["gm_etb"]["start"]) == "2025-06-01"
+    assert str(programme_start("workwell_bwd", CONTRACTS)) == "2024-10-01"
+    contracts = _copy_partner(tmp_path)
+    spec = yaml.safe_load((contracts / "salford_allies" / "partner.yml").read_text())
+    (contracts / "salford_allies" / "partner.yml").write_text(yaml.safe_dump({**spec, "programme": "gm_etb2"}))
+    monkeypatch.setenv("WORKLINK_CONTRACTS_DIR", str(contracts))  # programmes are read from the copy
+    with pytest.raises(ValidationError, match="unknown programme 'gm_etb2'"):
+        load_contract(contracts / "salford_allies" / "referrals.yml")
