@@ -204,7 +204,10 @@ def run_linkage(database_url: str | None = None, progress: Callable[[str], None]
 
 
 def _run(conn, run_id: int, config: LinkageConfig, retrain: bool, say, lap, timings) -> LinkageOutcome:
+    from worklink.platform.retention import carried_records, erased_keys
+
     raw = extract_source_records(conn, say)
+    raw = raw[~raw["source_record_key"].isin(erased_keys(conn))]  # erased on request: never linked again
     records = clean_records(raw)
     n = len(records)
     keys = records["source_record_key"].to_numpy(dtype=object)
@@ -308,6 +311,16 @@ def _run(conn, run_id: int, config: LinkageConfig, retrain: bool, say, lap, timi
     linked_at[~unchanged] = np.datetime64(now.replace(tzinfo=None), "us")
     xref["linked_at"] = pd.to_datetime(linked_at, utc=True)
     xref["run_id"] = run_id
+    # records whose identifiers retention removed keep their last participant (marts stay the same)
+    carried_xref, carried_attributes = carried_records(conn, keys)
+    if carried_xref:
+        carried = pd.DataFrame(carried_xref).assign(run_id=run_id)
+        carried["linked_at"] = pd.to_datetime(carried["linked_at"], utc=True)
+        xref = pd.concat([xref, carried[xref.columns]], ignore_index=True)
+        kept_ids = set(carried["participant_id"])
+        assignment.retired = [p for p in assignment.retired if p not in kept_ids]
+        assignment.events = assignment.events[~((assignment.events["event"] == "retired")
+                                                & assignment.events["participant_id"].isin(kept_ids))]
     lap("assign_ids")
 
     # ------------------------------------------------------------------ review queue
@@ -356,7 +369,10 @@ def _run(conn, run_id: int, config: LinkageConfig, retrain: bool, say, lap, timi
                                 "model_version": model.version if model is not None else None, "run_id": run_id})
 
     attributes = derive_attributes(records, config).assign(run_id=run_id)
-    participants = pd.Series(pid).value_counts().rename_axis("participant_id").rename("n_source_records").reset_index()
+    if carried_attributes:
+        attributes = pd.concat([attributes, pd.DataFrame(carried_attributes).assign(run_id=run_id)[attributes.columns]],
+                               ignore_index=True)
+    participants = xref["participant_id"].value_counts().rename_axis("participant_id").rename("n_source_records").reset_index()
     store.write_run(conn, run_id, xref=xref, attributes=attributes, participants=participants,
                     previous_participants=registry,
                     events=assignment.events, merged=assignment.merged, retired=assignment.retired,
