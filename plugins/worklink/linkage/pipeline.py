@@ -316,7 +316,8 @@ def _run(conn, run_id: int, config: LinkageConfig, retrain: bool, say, lap, timi
     if carried_xref:
         carried = pd.DataFrame(carried_xref).assign(run_id=run_id)
         carried["linked_at"] = pd.to_datetime(carried["linked_at"], utc=True)
-        xref = pd.concat([xref, carried[xref.columns]], ignore_index=True)
+        # (an empty frame left out of the concat: pyarrow then writes the text columns garbled)
+        xref = pd.concat([f for f in (xref, carried[xref.columns]) if len(f)], ignore_index=True)
         kept_ids = set(carried["participant_id"])
         assignment.retired = [p for p in assignment.retired if p not in kept_ids]
         assignment.events = assignment.events[~((assignment.events["event"] == "retired")
@@ -370,8 +371,8 @@ def _run(conn, run_id: int, config: LinkageConfig, retrain: bool, say, lap, timi
 
     attributes = derive_attributes(records, config).assign(run_id=run_id)
     if carried_attributes:
-        attributes = pd.concat([attributes, pd.DataFrame(carried_attributes).assign(run_id=run_id)[attributes.columns]],
-                               ignore_index=True)
+        kept = pd.DataFrame(carried_attributes).assign(run_id=run_id)[attributes.columns]
+        attributes = pd.concat([f for f in (attributes, kept) if len(f)], ignore_index=True)
     participants = xref["participant_id"].value_counts().rename_axis("participant_id").rename("n_source_records").reset_index()
     store.write_run(conn, run_id, xref=xref, attributes=attributes, participants=participants,
                     previous_participants=registry,
