@@ -317,6 +317,10 @@ main.add_command(identity_command, name="identity")
 main.add_command(report_command, name="report")
 main.add_command(archive_command, name="archive")
 main.add_command(audit_command, name="audit")
+from worklink.platform.retention_cli import erase_command, retention_command  # noqa: E402
+
+main.add_command(retention_command, name="retention")
+main.add_command(erase_command, name="erase")
 
 # Partner upload page (worklink.portal): `worklink portal`, `worklink portal user ...`.
 from worklink.portal.cli import portal_command  # noqa: E402

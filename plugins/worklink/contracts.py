@@ -184,6 +184,27 @@ class CrossFeedOrder(Strict):
     columns: list[str] = Field(min_length=1)
 
 
+class Retention(Strict):
+    """How long a feed's identifiable data (vault rows, quarantined rows, the received file) is kept.
+
+    Counted from ``counted_from``: ``file_receipt`` (when the platform received the file),
+    ``programme_end`` (the programme's end date in the platform's retention config) or
+    ``last_activity`` (the latest file received with any record of the same participant).
+    ``keep_for_months`` null means the evaluation period of the platform's retention config
+    (worklink.platform.retention; 24 months by default). Pseudonymous rows in ``raw`` and the marts
+    are kept: retention removes identifiers and files, not the evaluation's data.
+    """
+
+    counted_from: Literal["file_receipt", "programme_end", "last_activity"] = "programme_end"
+    keep_for_months: int | None = Field(default=None, ge=0)
+
+
+# A feed without a ``retention`` block: its identifiers are kept until the programme's end plus
+# the evaluation period (UK GDPR Art. 5(1)(e), storage limitation: no longer than the purpose,
+# which is the programme and its evaluation).
+DEFAULT_RETENTION = Retention()
+
+
 class Contract(Strict):
     contract_version: Literal[1] = 1
     partner: Partner
@@ -204,6 +225,8 @@ class Contract(Strict):
     key_fields: list[str] | None = Field(
         default=None, description="columns whose completeness is scored (default: every non-identifier column)"
     )
+    retention: Retention = Field(
+        default=DEFAULT_RETENTION, description="how long identifiable data is kept (default: DEFAULT_RETENTION)")
 
     @property
     def scored_fields(self) -> list[str]:

@@ -224,3 +224,25 @@ def test_report_has_no_raw_codes(report_text):
     for label in ["16-24", "Female", "Ancoats Community Trust", "Cost per variant",
                   "Employment rate among people out of work at referral"]:
         assert label in report_text, label
+
+
+def test_coverage_line_names_the_as_at_date_and_each_partners_delivery_months():
+    """Delivery months per partner from the scorecard's file counts. By hand: ancoats_trust sent
+    files in 2025-04 (1), 2025-05 (0 files, still inside the span) and 2025-06 (2), so its span is
+    Apr 2025 to Jun 2025; mossside_carers sent none (0 in 2025-04) and is left out; 'all' rows and
+    the 'all' month are margins, not deliveries."""
+    from worklink.report import build
+
+    data = hand_built_tables()
+    dq = [_cell({"partner_id": partner, "reporting_month": month}, "files_received", "count_not_about_individuals",
+                files, str(files))
+          for partner, month, files in [("ancoats_trust", "2025-04", 1), ("ancoats_trust", "2025-05", 0),
+                                        ("ancoats_trust", "2025-06", 2), ("ancoats_trust", "all", 3),
+                                        ("mossside_carers", "2025-04", 0), ("all", "2025-07", 9)]]
+    data.tables["data_quality_scorecard"] = pd.DataFrame(dq)
+    line = _text(build.coverage_line(data)).strip()
+    assert line == ("Outcomes as at 31 March 2026. "
+                    "Deliveries covered: Ancoats Community Trust Apr 2025 to Jun 2025.")
+    section = build.with_coverage("<h2 id='x'>X</h2><p>body</p>", build.coverage_line(data))
+    assert section.startswith("<section><h2 id='x'>X</h2><p class='coverage'>") and section.endswith(
+        "<p>body</p></section>")

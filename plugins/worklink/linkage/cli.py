@@ -200,6 +200,12 @@ def review_group(ctx: click.Context, list_queue: bool, limit: int, show_identifi
             conn.execute("select set_config('application_name', %s, false)", (f"review:{review.reviewer()}",))
             people = review.lookup_identifiers(conn, list(frame["key_l"]) + list(frame["key_r"]))
             people = people.set_index("source_record_key")
+            from worklink.platform.retention import ensure_tables, log_action
+
+            ensure_tables(conn)  # the audit record names the reviewer and counts what was shown (no values)
+            log_action(conn, "identifiers_shown", "identity_vault", "clerical review: link review --list "
+                       "--show-identifiers", {"source_records": len(people), "pairs": len(frame)},
+                       f"review:{review.reviewer()}")
         for row in frame.itertuples(index=False):
             click.echo(f"\np={row.match_probability:.4f}  weight={row.match_weight:.2f}  {row.reason}")
             for key, pid in ((row.key_l, row.participant_l), (row.key_r, row.participant_r)):

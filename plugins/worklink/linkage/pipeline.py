@@ -206,7 +206,11 @@ def run_linkage(database_url: str | None = None, progress: Callable[[str], None]
 
 def _run(conn, run_id: int, config: LinkageConfig, retrain: bool, say, lap, timings) -> LinkageOutcome:
     """The steps of one run, in order; each is a function below."""
-    records = clean_records(extract_source_records(conn, say))
+    from worklink.platform.retention import erased_keys
+
+    raw = extract_source_records(conn, say)
+    raw = raw[~raw["source_record_key"].isin(erased_keys(conn))]  # erased on request: never linked again
+    records = clean_records(raw)
     say(f"{len(records):,} source records")
     lap("extract_and_clean")
     model, trained_now = _model_for(conn, records, config, retrain, say, lap)
@@ -219,7 +223,10 @@ def _run(conn, run_id: int, config: LinkageConfig, retrain: bool, say, lap, timi
     lap("assign_ids")
     queue_out = _review_queue(conn, run_id, records, linking, model, config, ids.now)
     attributes = derive_attributes(records, config).assign(run_id=run_id)
-    participants = pd.Series(ids.assignment.participant_id).value_counts().rename_axis("participant_id") \
+    if ids.carried_attributes:
+        kept = pd.DataFrame(ids.carried_attributes).assign(run_id=run_id)[attributes.columns]
+        attributes = pd.concat([f for f in (attributes, kept) if len(f)], ignore_index=True)
+    participants = ids.xref["participant_id"].value_counts().rename_axis("participant_id") \
         .rename("n_source_records").reset_index()
     store.write_run(conn, run_id, xref=ids.xref, attributes=attributes, participants=participants,
                     previous_participants=ids.registry, events=ids.assignment.events,
@@ -344,6 +351,7 @@ class _Ids:
     xref: pd.DataFrame
     registry: pd.DataFrame
     now: datetime
+    carried_attributes: list = field(default_factory=list)  # de-identified records' last attributes
 
 
 def _stable_ids(conn, run_id: int, records: pd.DataFrame, linking: _Linking, model: TrainedModel | None,
@@ -374,7 +382,21 @@ def _stable_ids(conn, run_id: int, records: pd.DataFrame, linking: _Linking, mod
     linked_at[~unchanged] = np.datetime64(now.replace(tzinfo=None), "us")
     xref["linked_at"] = pd.to_datetime(linked_at, utc=True)
     xref["run_id"] = run_id
-    return _Ids(assignment=assignment, xref=xref, registry=registry, now=now)
+    # records whose identifiers retention removed keep their last participant (marts stay the same)
+    from worklink.platform.retention import carried_records
+
+    carried_xref, carried_attributes = carried_records(conn, keys)
+    if carried_xref:
+        carried = pd.DataFrame(carried_xref).assign(run_id=run_id)
+        carried["linked_at"] = pd.to_datetime(carried["linked_at"], utc=True)
+        # (an empty frame left out of the concat: pyarrow then writes the text columns garbled)
+        xref = pd.concat([f for f in (xref, carried[xref.columns]) if len(f)], ignore_index=True)
+        kept_ids = set(carried["participant_id"])
+        assignment.retired = [p for p in assignment.retired if p not in kept_ids]
+        assignment.events = assignment.events[~((assignment.events["event"] == "retired")
+                                                & assignment.events["participant_id"].isin(kept_ids))]
+    return _Ids(assignment=assignment, xref=xref, registry=registry, now=now,
+                carried_attributes=carried_attributes)
 
 
 def _review_queue(conn, run_id: int, records: pd.DataFrame, linking: _Linking, model: TrainedModel | None,

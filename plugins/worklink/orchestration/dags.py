@@ -46,6 +46,7 @@ alert, delivery check, linkage or dbt task failed (`night_outcome`), and the dat
 | `link_participants` | links every current source record to a participant (deterministic, then Splink) | read the log (out of memory, a database error); Clear with *Downstream*. Clerical review: `worklink link review`. |
 | `dbt_build.nightly` | one `dbt build` of what the night's data or changed code affects | a failed **dbt test** means data to look at: the log and `worklink status` name the node; fix the data or model, then Clear with *Downstream*. A retry rebuilds the whole selection, safely. |
 | `dbt_build.source_freshness` | `dbt source freshness` after the build, for the status and the scorecard | rarely; Clear it. |
+| `apply_retention` | when `WORKLINK_RETENTION_NIGHTLY=1`: deletes expired identifiers, quarantined rows, archived files, old reports and logs (`worklink retention plan` shows what; `docs/data-protection.md`); otherwise nothing | a database or disk error: nothing half-done within a store (one transaction each); fix, Clear it. |
 | `night_outcome` | fails the run when any task above failed, emails the engineers | only ever fails on purpose; it is the run's verdict. |
 
 **Clearing**: always clear the failed task *with Downstream* (Grid view, or
@@ -136,6 +137,17 @@ def link_participants() -> dict:
     return run_linkage(progress=print)
 
 
+@task(task_id="apply_retention")
+def apply_retention() -> dict | None:
+    """Delete expired identifiers and files (`worklink retention apply`) when WORKLINK_RETENTION_NIGHTLY
+    is on; otherwise do nothing. After the build, so tonight's links are the ones kept."""
+    from worklink.platform.retention import run_nightly
+
+    outcome = run_nightly()
+    print("retention: off (WORKLINK_RETENTION_NIGHTLY)" if outcome is None else f"retention: {outcome['totals']}")
+    return outcome
+
+
 def dbt_task_group():
     """dbt_build: the night's build, then the sources' freshness (worklink.orchestration.nightly_dbt).
 
@@ -196,7 +208,9 @@ def build_nightly_dag(contracts: list[Contract] | None = None) -> DAG:
         deliveries = check_deliveries()
         ingests_finished >> deliveries
         # The run's state: failed when any ingest, alert, linkage or dbt task failed (worklink.orchestration.night).
-        [build, deliveries] >> night_outcome_task()
+        retention = apply_retention()
+        build >> retention
+        [retention, deliveries] >> night_outcome_task()
     return dag
 
 

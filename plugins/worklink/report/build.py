@@ -102,6 +102,7 @@ CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 0;
        color: #1b1b1b; background: #f7f7f5; }
 main { max-width: 980px; margin: 0 auto; padding: 24px 32px 64px; background: #fff; }
+.coverage { color: #555; font-size: 0.85em; margin-top: 0.2em; }
 h1 { font-size: 1.7em; margin-bottom: 0.2em; } h2 { margin-top: 2em; border-bottom: 2px solid #1f5a96; }
 .lede { color: #555; } .note { color: #555; font-size: 0.88em; }
 .tiles { display: grid; grid-template-columns: repeat(4, 1fr); gap: 12px; margin: 1em 0; }
@@ -307,6 +308,35 @@ def as_at_date(data: PublishedData) -> str:
     if not dates:
         return "not known"
     return dt.date.fromisoformat(dates[-1][:10]).strftime("%-d %B %Y")
+
+
+def _month_label(month: str) -> str:
+    return dt.date.fromisoformat(f"{month}-01").strftime("%b %Y")
+
+
+def coverage_line(data: PublishedData) -> str:
+    """The as-at date and which monthly deliveries the published tables are built from.
+
+    Printed under every section heading, so a page read (or printed, or pasted) on its own still
+    says what it covers. Delivery months come from the scorecard's file counts, which are not about
+    individuals and are published as they are."""
+    dq = data["data_quality_scorecard"]
+    delivered = dq[(dq["partner_id"] != "all") & (dq["reporting_month"] != "all")
+                   & (dq["measure"] == "files_received") & (dq["value"].fillna(0) > 0)]
+    spans = delivered.groupby("partner_id")["reporting_month"].agg(["min", "max"]).sort_index()
+    covered = "; ".join(
+        f"{data.labels.partner(partner)} {_month_label(row['min'])} to {_month_label(row['max'])}"
+        for partner, row in spans.iterrows())
+    return (f"<p class='coverage'>Outcomes as at {_esc(as_at_date(data))}. "
+            f"Deliveries covered: {_esc(covered or 'none')}.</p>")
+
+
+def with_coverage(section: str, coverage: str) -> str:
+    """One section of the report: its heading, the coverage line, its body, in a <section>."""
+    if "</h2>" not in section:
+        return section
+    heading_end = section.index("</h2>") + len("</h2>")
+    return f"<section>{section[:heading_end]}{coverage}{section[heading_end:]}</section>"
 
 
 def _points(value: float) -> str:
@@ -562,6 +592,7 @@ def _method_section(policy: Policy) -> str:
 def render_report(data: PublishedData, policy: Policy, generated_at: dt.datetime | None = None) -> str:
     generated_at = generated_at or dt.datetime.now(dt.UTC)
     period, tiles = _summary(data)
+    coverage = coverage_line(data)
     sections = [
         _funnel_section(data),
         _workwell_section(data),
@@ -587,7 +618,8 @@ def render_report(data: PublishedData, policy: Policy, generated_at: dt.datetime
         f"<strong>Outcomes as at {_esc(as_at_date(data))}.</strong> "
         f"Built {_esc(generated_at.strftime('%Y-%m-%d %H:%M UTC'))} from the published, disclosure-controlled "
         "tables only.</p>"
-        + tiles + "".join(sections) + "</main></body></html>\n"
+        + tiles + "".join(with_coverage(section, coverage) for section in sections)
+        + "</main></body></html>\n"
     )
 
 
