@@ -119,6 +119,35 @@ class Settings:
         "the linkage model's settings file (blocking rules, comparisons, thresholds)", default=None)
     reviewer: str | None = setting(
         "WORKLINK_REVIEWER", "the OS user", "name recorded with clerical-review decisions", default=None)
+    contracts_root: Path | None = setting(
+        "WORKLINK_CONTRACTS_DIR", "`contracts/`",
+        "the partner folders and feed contracts (tests add a partner in a copy)", default=None)
+    retention_nightly: bool = setting(
+        "WORKLINK_RETENTION_NIGHTLY", "off",
+        "`1`: the nightly deletes expired identifiers and files ([docs/data-protection.md](docs/data-protection.md))",
+        default=False)
+    retention_config: Path | None = setting(
+        "WORKLINK_RETENTION_CONFIG", "`plugins/worklink/platform/retention.yml`",
+        "the platform stores' retention rules and their basis", default=None)
+    retention_evaluation_months: int | None = setting(
+        "WORKLINK_RETENTION_EVALUATION_MONTHS", "the config's `evaluation_period_months` (24)",
+        "months identifiable data is kept after the programme ends, for the evaluation", default=None)
+    actor: str | None = setting(
+        "WORKLINK_ACTOR", "the OS user", "who is named in the data-protection log (retention, erasure)",
+        default=None)
+    portal_max_upload_mb: float = setting(
+        "WORKLINK_PORTAL_MAX_UPLOAD_MB", "20", "largest file the upload page accepts", default=20.0)
+    portal_max_unpacked_mb: float = setting(
+        "WORKLINK_PORTAL_MAX_UNPACKED_MB", "100", "largest unpacked size of an uploaded workbook (zip bombs)",
+        default=100.0)
+    portal_max_unpack_ratio: float = setting(
+        "WORKLINK_PORTAL_MAX_UNPACK_RATIO", "100", "largest unpacked/packed size ratio of an uploaded workbook",
+        default=100.0)
+    portal_session_idle_minutes: int = setting(
+        "WORKLINK_PORTAL_SESSION_IDLE_MINUTES", "30", "upload-page sessions end after this long idle", default=30)
+    portal_secure_cookies: bool = setting(
+        "WORKLINK_PORTAL_SECURE_COOKIES", "off", "`1` when the upload page is served over HTTPS (cookies need TLS)",
+        default=False)
     dbt_profile: DbtProfile | None = setting(
         ("WORKLINK_DBT_HOST", "WORKLINK_DBT_PORT", "WORKLINK_DBT_USER", "WORKLINK_DBT_PASSWORD", "WORKLINK_DBT_DBNAME"),
         "set by worklink from the warehouse URL",
@@ -135,8 +164,7 @@ class Settings:
 
     @property
     def contracts_dir(self) -> Path:
-        # WORKLINK_CONTRACTS_DIR: another contracts folder (tests add a partner in a copy)
-        return Path(os.environ.get("WORKLINK_CONTRACTS_DIR") or self.repo_root / "contracts").resolve()
+        return (self.contracts_root or self.repo_root / "contracts").resolve()
 
     @property
     def dags_dir(self) -> Path:
@@ -167,6 +195,20 @@ def _whole_number(env: Mapping[str, str], name: str, default: int | None) -> int
         return int(text)
     except ValueError:
         raise ValueError(f"{name} must be a whole number, got {text!r}") from None
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {text!r}") from None
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def load_settings() -> Settings:
@@ -201,6 +243,16 @@ def load_settings() -> Settings:
         task_retry_delay_seconds=_whole_number(env, "WORKLINK_TASK_RETRY_DELAY_SECONDS", 120),
         linkage_settings=Path(env["WORKLINK_LINKAGE_SETTINGS"]) if env.get("WORKLINK_LINKAGE_SETTINGS") else None,
         reviewer=env.get("WORKLINK_REVIEWER") or None,
+        contracts_root=Path(env["WORKLINK_CONTRACTS_DIR"]) if env.get("WORKLINK_CONTRACTS_DIR") else None,
+        retention_nightly=_switch(env, "WORKLINK_RETENTION_NIGHTLY"),
+        retention_config=Path(env["WORKLINK_RETENTION_CONFIG"]) if env.get("WORKLINK_RETENTION_CONFIG") else None,
+        retention_evaluation_months=_whole_number(env, "WORKLINK_RETENTION_EVALUATION_MONTHS", None),
+        actor=env.get("WORKLINK_ACTOR") or None,
+        portal_max_upload_mb=_number(env, "WORKLINK_PORTAL_MAX_UPLOAD_MB", 20.0),
+        portal_max_unpacked_mb=_number(env, "WORKLINK_PORTAL_MAX_UNPACKED_MB", 100.0),
+        portal_max_unpack_ratio=_number(env, "WORKLINK_PORTAL_MAX_UNPACK_RATIO", 100.0),
+        portal_session_idle_minutes=int(_number(env, "WORKLINK_PORTAL_SESSION_IDLE_MINUTES", 30)),
+        portal_secure_cookies=_switch(env, "WORKLINK_PORTAL_SECURE_COOKIES"),
         dbt_profile=dbt,
     )
 

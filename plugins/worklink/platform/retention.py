@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -101,9 +100,10 @@ class RetentionConfig:
 
 def load_retention_config(path: Path | None = None) -> RetentionConfig:
     """retention.yml (or WORKLINK_RETENTION_CONFIG), with WORKLINK_RETENTION_EVALUATION_MONTHS on top."""
-    path = path or Path(os.environ.get("WORKLINK_RETENTION_CONFIG") or CONFIG_PATH)
+    settings = load_settings()
+    path = path or settings.retention_config or CONFIG_PATH
     data = yaml.safe_load(path.read_text())
-    months = os.environ.get("WORKLINK_RETENTION_EVALUATION_MONTHS") or data["evaluation_period_months"]
+    months = settings.retention_evaluation_months or data["evaluation_period_months"]
     try:
         months = int(months)
     except ValueError:
@@ -358,7 +358,7 @@ def freeze_records(conn: psycopg.Connection, keys: list[str]) -> int:
 
 
 def actor() -> str:
-    return os.environ.get("WORKLINK_ACTOR") or getpass.getuser()
+    return load_settings().actor or getpass.getuser()
 
 
 def apply_plan(conn: psycopg.Connection, plan: Plan, who: str | None = None) -> dict[str, int]:
@@ -432,7 +432,7 @@ def parse_as_of(text: str | None) -> date:
 
 def run_nightly(as_of: date | None = None) -> dict | None:
     """The nightly task: apply retention when WORKLINK_RETENTION_NIGHTLY is on, else do nothing."""
-    if os.environ.get("WORKLINK_RETENTION_NIGHTLY", "").lower() not in ("1", "true", "yes", "on"):
+    if not load_settings().retention_nightly:
         return None
     from worklink.platform.database import ensure_database, libpq_url
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-
-def _number(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value else default
+from worklink.settings import load_settings
 
 
 @dataclass(frozen=True)
@@ -27,10 +23,11 @@ class PortalConfig:
 
     @classmethod
     def from_env(cls) -> PortalConfig:
+        settings = load_settings()  # WORKLINK_PORTAL_* (README settings table)
         return cls(
-            max_upload_bytes=int(_number("WORKLINK_PORTAL_MAX_UPLOAD_MB", 20) * (1 << 20)),
-            max_unpacked_bytes=int(_number("WORKLINK_PORTAL_MAX_UNPACKED_MB", 100) * (1 << 20)),
-            max_unpack_ratio=_number("WORKLINK_PORTAL_MAX_UNPACK_RATIO", 100.0),
-            session_idle_minutes=int(_number("WORKLINK_PORTAL_SESSION_IDLE_MINUTES", 30)),
-            secure_cookies=os.environ.get("WORKLINK_PORTAL_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+            max_upload_bytes=int(settings.portal_max_upload_mb * (1 << 20)),
+            max_unpacked_bytes=int(settings.portal_max_unpacked_mb * (1 << 20)),
+            max_unpack_ratio=settings.portal_max_unpack_ratio,
+            session_idle_minutes=settings.portal_session_idle_minutes,
+            secure_cookies=settings.portal_secure_cookies,
         )
