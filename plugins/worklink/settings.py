@@ -35,6 +35,10 @@ class Settings:
     # Who partners contact about their data-quality alerts (WORKLINK_PLATFORM_CONTACT), named in
     # every alert.
     platform_contact: str = "the worklink data team, dq-alerts@worklink.invalid"
+    # How Airflow runs tasks under `worklink serve` (WORKLINK_EXECUTOR): "local" (LocalExecutor,
+    # tasks as subprocesses of the scheduler) or "celery" (CeleryExecutor: a Redis broker the
+    # project starts and two Celery workers; worklink.orchestration.executor).
+    executor: str = "local"
 
     @property
     def dbt_project_dir(self) -> Path:
@@ -83,5 +87,16 @@ def load_settings() -> Settings:
         sample_dir=sample_dir,
         deliveries_watched_from=env.get("WORKLINK_DELIVERIES_WATCHED_FROM") or None,
         platform_contact=env.get("WORKLINK_PLATFORM_CONTACT") or "the worklink data team, dq-alerts@worklink.invalid",
+        executor=_executor(env.get("WORKLINK_EXECUTOR")),
         engineer_emails=tuple(a.strip() for a in env.get("WORKLINK_ENGINEER_EMAILS", "").split(",") if a.strip()),
     )
+
+
+EXECUTORS = ("local", "celery")
+
+
+def _executor(value: str | None) -> str:
+    executor = (value or "local").strip().lower()
+    if executor not in EXECUTORS:
+        raise ValueError(f"WORKLINK_EXECUTOR must be one of {', '.join(EXECUTORS)}, not {value!r}")
+    return executor
