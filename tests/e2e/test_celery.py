@@ -146,8 +146,9 @@ class Platform:
             if schema == "analytics":
                 texts = sorted(PARTICIPANT_ID.sub(lambda m: canonical.get(m.group(0), "?"), r[0]) for r in rows)
                 result[f"{schema}.{name}"] = f"{len(rows)}:" + hashlib.sha256("\n".join(texts).encode()).hexdigest()
-            else:
-                result[f"{schema}.{name}"] = len(rows)
+            else:  # per-file partitions are numbered by file id, which follows the order of loading
+                table = f"{schema}.{re.sub(r'__file_[0-9]+$', '', name)}"
+                result[table] = result.get(table, 0) + len(rows)
         result["manifest"] = sorted(self.query(
             "select partner_id, feed, file_name, status, version, is_current, rows_in, rows_loaded,"
             " rows_quarantined from ingest.file_manifest where status <> 'duplicate'", airflow=False))
