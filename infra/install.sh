@@ -59,6 +59,19 @@ if [ "$PRODUCTION" = 0 ] && [ -z "${WORKLINK_DATABASE_URL:-}" ] && [ -z "${WORKL
   fi
 fi
 
+# Redis, the Celery broker for WORKLINK_EXECUTOR=celery (worklink.platform.redis_server starts its own
+# on 127.0.0.1 with a password; Debian's package may not start a service of its own without systemd).
+if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/sbin/redis-server ]; then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing Redis (Debian package redis-server) for the CeleryExecutor"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null 2>&1 \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } \
+      || echo "redis-server could not be installed: WORKLINK_EXECUTOR=celery will not work here" >&2
+  else
+    echo "redis-server not found (Debian package redis-server): only needed for WORKLINK_EXECUTOR=celery" >&2
+  fi
+fi
+
 SYNC=(sync --frozen --python "$PYTHON" --quiet)
 [ "$PRODUCTION" = 1 ] && SYNC+=(--no-dev)
 say "syncing .venv from uv.lock"

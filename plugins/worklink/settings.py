@@ -148,6 +148,13 @@ class Settings:
     portal_secure_cookies: bool = setting(
         "WORKLINK_PORTAL_SECURE_COOKIES", "off", "`1` when the upload page is served over HTTPS (cookies need TLS)",
         default=False)
+    # How Airflow runs tasks under `worklink serve`: LocalExecutor (tasks as subprocesses of the
+    # scheduler) or CeleryExecutor (a Redis broker the project starts and two Celery workers;
+    # worklink.orchestration.executor).
+    executor: str = setting(
+        "WORKLINK_EXECUTOR", "`local`",
+        "`local` (LocalExecutor) or `celery` (Redis broker + two Celery workers; [docs/operations.md](docs/operations.md))",
+        default="local")
     dbt_profile: DbtProfile | None = setting(
         ("WORKLINK_DBT_HOST", "WORKLINK_DBT_PORT", "WORKLINK_DBT_USER", "WORKLINK_DBT_PASSWORD", "WORKLINK_DBT_DBNAME"),
         "set by worklink from the warehouse URL",
@@ -207,6 +214,16 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {text!r}") from None
 
 
+EXECUTORS = ("local", "celery")
+
+
+def _executor(value: str | None) -> str:
+    executor = (value or "local").strip().lower()
+    if executor not in EXECUTORS:
+        raise ValueError(f"WORKLINK_EXECUTOR must be one of {', '.join(EXECUTORS)}, not {value!r}")
+    return executor
+
+
 def _switch(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -238,6 +255,7 @@ def load_settings() -> Settings:
         archive_old_keys=tuple(filter(None, env.get("WORKLINK_ARCHIVE_OLD_KEYS", "").split(","))),
         deliveries_watched_from=env.get("WORKLINK_DELIVERIES_WATCHED_FROM") or None,
         platform_contact=env.get("WORKLINK_PLATFORM_CONTACT") or DEFAULT_PLATFORM_CONTACT,
+        executor=_executor(env.get("WORKLINK_EXECUTOR")),
         engineer_emails=tuple(a.strip() for a in env.get("WORKLINK_ENGINEER_EMAILS", "").split(",") if a.strip()),
         alert_from=env.get("WORKLINK_ALERT_FROM") or None,
         task_retry_delay_seconds=_whole_number(env, "WORKLINK_TASK_RETRY_DELAY_SECONDS", 120),

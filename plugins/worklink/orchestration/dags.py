@@ -12,6 +12,7 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Asset, task, task_group
 
 from worklink.contracts import Contract, load_contracts
+from worklink.orchestration.executor import QUEUES
 from worklink.orchestration.night import DAGRUN_TIMEOUT, TASK_TIMEOUT, night_outcome_task
 from worklink.settings import load_settings
 
@@ -80,7 +81,7 @@ def partner_task_group(partner_id: str):
 
     @task_group(group_id=partner_id)
     def partner_group():
-        @task(task_id="ingest", outlets=[WAREHOUSE_RAW])
+        @task(task_id="ingest", outlets=[WAREHOUSE_RAW], queue=QUEUES["ingest"])
         def ingest() -> list[int]:
             """Ingest every landed file of this partner; return the manifest ids of this run."""
             from airflow.sdk import get_current_context
@@ -129,7 +130,7 @@ def check_deliveries() -> list[str]:
     return [p.describe() for p in told]
 
 
-@task(task_id="link_participants")
+@task(task_id="link_participants", queue=QUEUES["linkage"])
 def link_participants() -> dict:
     """Link every current source record to a participant (deterministic, then Splink)."""
     from worklink.linkage import run_linkage
@@ -164,7 +165,7 @@ def dbt_task_group():
 
     @task_group(group_id="dbt_build")
     def dbt_build():
-        @task(task_id="nightly")
+        @task(task_id="nightly", queue=QUEUES["dbt"])
         def nightly() -> dict:
             from worklink.orchestration.nightly_dbt import default_work_dir, run_nightly_dbt
 
@@ -174,7 +175,7 @@ def dbt_task_group():
                 raise RuntimeError("dbt build failed: see dbt's log above for the failing nodes")
             return result.__dict__
 
-        @task(task_id="source_freshness", trigger_rule="all_done")
+        @task(task_id="source_freshness", trigger_rule="all_done", queue=QUEUES["dbt"])
         def source_freshness() -> dict:
             from worklink.orchestration.nightly_dbt import check_source_freshness, default_work_dir
 

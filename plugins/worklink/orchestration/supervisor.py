@@ -13,6 +13,12 @@ A task that was running when the scheduler died is not lost: the restarted sched
 whose scheduler is gone (Airflow's orphaned-task adoption) and runs them again, up to the task's
 retries. SIGTERM or SIGINT stops every child (SIGTERM to its group, SIGKILL after 30 s).
 
+With ``WORKLINK_EXECUTOR=celery`` (``worklink.orchestration.executor``) it first starts the
+project's Redis broker (and starts it again if it stops), and runs two Celery workers
+(``celery-worker-1``, ``celery-worker-2``) as children like the others: a worker that dies is
+restarted, and a task it was running is retried by Airflow (on the other worker, or on this one
+once it is back) after the scheduler notices its heartbeat stopped.
+
 For production, the same processes can run as systemd units (``infra/systemd/``): systemd's
 ``Restart=always`` with ``RestartSec`` does what this supervisor does.
 """
@@ -30,6 +36,8 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from worklink.settings import load_settings
 
 PROCESSES = ("scheduler", "dag-processor", "triggerer", "api-server")
 
@@ -53,11 +61,42 @@ class Child:
 class Supervisor:
     def __init__(self, airflow: str, env: dict[str, str], log_dir: Path, processes=PROCESSES,
                  max_backoff: float = 30.0, healthy_after: float = 60.0, umask: int = 0o077,
-                 say: Callable[[str], None] = _say):
+                 say: Callable[[str], None] = _say, executor: str | None = None):
         self.airflow, self.env, self.log_dir, self.umask, self.say = airflow, env, log_dir, umask, say
         self.max_backoff, self.healthy_after = max_backoff, healthy_after
         self.children = [Child(name, [airflow, name]) for name in processes]
         self.stopping = threading.Event()
+        self.settings = None
+        if executor is None:
+            # the setting applies to the real processes; a test's stand-in children name none
+            executor = load_settings().executor if set(processes) & set(PROCESSES) else "local"
+        self.executor = executor
+        if executor == "celery":
+            self._use_celery(all_processes=tuple(processes) == PROCESSES)
+
+    def _use_celery(self, all_processes: bool) -> None:
+        """Broker settings into every child's environment (the env dict is updated in place, so the
+        caller sees the executor too); two workers beside the others unless --only was given."""
+        from worklink.orchestration.executor import CELERY_WORKERS, celery_env, worker_args
+
+        self.settings = load_settings()
+        self.env.update(celery_env(self.settings, self.env))
+        if all_processes:
+            for number in range(1, CELERY_WORKERS + 1):
+                self.children.append(Child(f"celery-worker-{number}",
+                                           worker_args(self.airflow, number, self.env)))
+
+    def _check_broker(self) -> None:
+        """Start the project's Redis again when it stopped (the workers reconnect by themselves)."""
+        from worklink.orchestration.executor import broker_running
+        from worklink.platform.redis_server import RedisServerError, redis_server
+
+        if broker_running(self.settings, self.env) is False:
+            self.say("the Redis broker is not running: starting it")
+            try:
+                redis_server(self.settings.state_dir).start()
+            except RedisServerError as exc:
+                self.say(f"the Redis broker did not start: {exc}")
 
     # ---------------------------------------------------------------------------------- children
     def _open_log(self, name: str):
@@ -167,8 +206,12 @@ class Supervisor:
             return 0
         try:
             self.wait_for_api()
+            broker_checked = time.monotonic()
             while not self.stopping.is_set():
                 now = time.monotonic()
+                if self.executor == "celery" and now - broker_checked >= 10:
+                    self._check_broker()
+                    broker_checked = now
                 for child in self.children:
                     if child.proc is not None:
                         self._reap(child, now)

@@ -1,0 +1,85 @@
+"""Which Airflow executor runs the tasks: ``WORKLINK_EXECUTOR=local`` (default) or ``celery``.
+
+local: Airflow's LocalExecutor; the scheduler runs each task as its own subprocess, at most
+``AIRFLOW__CORE__PARALLELISM`` at once. One machine.
+
+celery: Airflow's CeleryExecutor (provider ``apache-airflow-providers-celery``). The scheduler
+puts each task on a Redis queue (the project's own Redis, ``worklink.platform.redis_server``) and
+Celery workers take them; task states go to Celery's result backend in Airflow's metadata
+database (``db+postgresql``). ``worklink serve`` starts the broker and ``CELERY_WORKERS`` workers
+beside the scheduler; on more machines, run ``worklink airflow celery worker --queues ...`` on each
+with the same settings (docs/operations.md).
+
+Heavy tasks go to a queue of their kind (``QUEUES``, set by ``worklink.orchestration.dags``): every
+partner's ingest on ``ingest``, the linkage on ``linkage``, dbt on ``dbt``; light ones (alerts,
+delivery checks, the night's verdict) stay on Airflow's default queue. The workers here listen on
+all of them, so the night's partner ingests spread over both; a bigger deployment gives the
+linkage (memory) and dbt (database) queues workers of their own without touching the DAG.
+"""
+
+from __future__ import annotations
+
+import os
+
+from worklink.orchestration.night import TASK_TIMEOUT
+from worklink.settings import Settings
+
+#: Celery queue of each heavy task kind (the task's ``queue``; LocalExecutor ignores it).
+QUEUES = {"ingest": "ingest", "linkage": "linkage", "dbt": "dbt"}
+#: Workers `worklink serve` starts with the CeleryExecutor.
+CELERY_WORKERS = 2
+AIRFLOW_EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
+
+
+def default_queue(env: dict[str, str]) -> str:
+    return env.get("AIRFLOW__OPERATORS__DEFAULT_QUEUE") or "default"
+
+
+def worker_queues(env: dict[str, str]) -> list[str]:
+    return [default_queue(env), *QUEUES.values()]
+
+
+def celery_env(settings: Settings, env: dict[str, str]) -> dict[str, str]:
+    """The settings Airflow's CeleryExecutor and its workers need, starting the broker if it is down.
+
+    Explicit ``AIRFLOW__CELERY__*`` settings in ``env`` win (an existing broker elsewhere)."""
+    from worklink.platform.redis_server import redis_server
+
+    extra = {"AIRFLOW__CORE__EXECUTOR": AIRFLOW_EXECUTORS["celery"]}
+    if not env.get("AIRFLOW__CELERY__BROKER_URL"):
+        server = redis_server(settings.state_dir)
+        server.start()
+        extra["AIRFLOW__CELERY__BROKER_URL"] = server.url()
+    if not env.get("AIRFLOW__CELERY__RESULT_BACKEND"):
+        extra["AIRFLOW__CELERY__RESULT_BACKEND"] = "db+" + env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    # A task the broker handed out and did not see acknowledged is handed out again after this; longer
+    # than any task may run (TASK_TIMEOUT), so a slow task is never run twice. A task whose worker
+    # died is retried by Airflow long before (its heartbeat stops).
+    if not env.get("AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"):
+        extra["AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"] = str(
+            int(TASK_TIMEOUT.total_seconds()) + 3600)
+    # Tasks are CPU-bound: the workers together run as many at once as the machine has cores.
+    if not env.get("AIRFLOW__CELERY__WORKER_CONCURRENCY"):
+        extra["AIRFLOW__CELERY__WORKER_CONCURRENCY"] = str(max(1, (os.cpu_count() or 2) // CELERY_WORKERS))
+    return extra
+
+
+def worker_args(airflow: str, number: int, env: dict[str, str]) -> list[str]:
+    """`airflow celery worker` for worker ``number`` of this machine: its own Celery node name (two
+    workers of one name on one machine clash), no log server (both would take port 8793; the API
+    server reads the task logs from the shared log folder)."""
+    return [airflow, "celery", "worker",
+            "--queues", ",".join(worker_queues(env)),
+            "--concurrency", env.get("AIRFLOW__CELERY__WORKER_CONCURRENCY", "1"),
+            "--celery-hostname", f"worker{number}@%h",
+            "--skip-serve-logs"]
+
+
+def broker_running(settings: Settings, env: dict[str, str]) -> bool | None:
+    """None when the broker is not ours (an explicit AIRFLOW__CELERY__BROKER_URL elsewhere)."""
+    from worklink.platform.redis_server import redis_server
+
+    server = redis_server(settings.state_dir)
+    if env.get("AIRFLOW__CELERY__BROKER_URL") != server.url():
+        return None
+    return server.is_running()

@@ -1,0 +1,271 @@
+"""The nightly on the CeleryExecutor (WORKLINK_EXECUTOR=celery): `worklink serve` starts the project's
+Redis broker (127.0.0.1, password) and two Celery workers beside the scheduler; partners' ingests
+go to the `ingest` queue, linkage and dbt to theirs.
+
+Two platforms run the same small sample at the same time, each with its own embedded PostgreSQL
+and state folder: one on the LocalExecutor (the reference), one on Celery. While a partner's ingest
+runs on Celery, the worker running it is killed with SIGKILL (its whole process group: the worker,
+its pool and the task, as when its machine dies). The scheduler notices the task's heartbeat stop,
+the task is tried again by a live worker, and the night ends with the marts, the loaded rows and the
+file manifest equal to the LocalExecutor's: nothing lost, nothing loaded twice.
+
+The folders are made outside pytest's temporary root (see tests/e2e/test_scheduler.py for why).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+pytestmark = [pytest.mark.e2e]
+WORKLINK = str(Path(sys.executable).with_name("worklink"))
+DAG = "worklink_nightly"
+DROPPED = ("WORKLINK_DATABASE_URL", "WORKLINK_AIRFLOW_DATABASE_URL", "WORKLINK_PG_PORT", "AIRFLOW_HOME",
+           "AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "AIRFLOW__OPENLINEAGE__TRANSPORT", "AIRFLOW__CORE__EXECUTOR",
+           "WORKLINK_EXECUTOR")
+#: the loaded tables compared between the two runs (every raw table, plus the restricted vault's)
+LOADED_SCHEMAS = ("raw", "identity")
+PARTICIPANT_ID = re.compile(r"\bWL[0-9A-HJKMNP-TV-Z]{10}\b")
+#: the ingest whose worker is killed: the partner with the most files in the sample
+TARGET = "icb_workwell.ingest"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Platform:
+    def __init__(self, root: Path, landing: Path, executor: str, pseudonym_key: str):
+        self.root, self.executor = root, executor
+        self.state = root / "state"
+        self.state.mkdir(parents=True)
+        self.serve_log = root / "serve.log"
+        self.env = {k: v for k, v in os.environ.items() if k not in DROPPED} | {
+            "WORKLINK_STATE_DIR": str(self.state),
+            "WORKLINK_LANDING_DIR": str(landing),
+            "WORKLINK_EXECUTOR": executor,
+            "WORKLINK_PSEUDONYM_KEY": pseudonym_key,
+            "WORKLINK_TASK_RETRY_DELAY_SECONDS": "1",
+            "AIRFLOW__API__PORT": str(free_port()),
+            # a task whose worker died is noticed within half a minute, not five
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
+        }
+        self.serve: subprocess.Popen | None = None
+
+    def worklink(self, *args: str, timeout: int = 300) -> str:
+        proc = subprocess.run([WORKLINK, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+        assert proc.returncode == 0, f"worklink {' '.join(args)}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+        return proc.stdout.strip()
+
+    def start(self) -> None:
+        self.worklink("db", "start")
+        self.airflow_url, self.warehouse_url = self.worklink("db", "url", "--airflow"), self.worklink("db", "url")
+        self.serve = subprocess.Popen([WORKLINK, "serve", "--max-backoff", "8"], env=self.env,
+                                      stdout=self.serve_log.open("a"), stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+
+    def stop(self) -> None:
+        if self.serve is not None and self.serve.poll() is None:
+            self.serve.send_signal(signal.SIGTERM)
+            try:
+                self.serve.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.serve.pid, signal.SIGKILL)
+                self.serve.wait()
+        if self.executor == "celery":
+            from worklink.platform.redis_server import redis_server
+
+            redis_server(self.state).stop()
+        subprocess.run([WORKLINK, "db", "stop"], env=self.env, capture_output=True, timeout=120)
+
+    def query(self, sql: str, params=(), airflow: bool = True) -> list[tuple]:
+        with psycopg.connect(self.airflow_url if airflow else self.warehouse_url, autocommit=True,
+                             connect_timeout=5) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def wait_for(self, what: str, probe, timeout: float, every: float = 2.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                value = probe()
+            except psycopg.Error:  # Airflow has not made its tables yet
+                value = None
+            if value:
+                return value
+            time.sleep(every)
+        raise AssertionError(f"{self.executor}: timed out after {timeout:.0f}s waiting for {what}; log:\n"
+                             + self.serve_log.read_text()[-4000:])
+
+    def night(self) -> str:
+        return self.wait_for("the scheduled night", lambda: next(iter(self.query(
+            "select run_id from dag_run where dag_id = %s and run_type = 'scheduled'", (DAG,))), [None])[0], 300)
+
+    def finished(self, run_id: str, timeout: float = 1200) -> str:
+        return self.wait_for(f"run {run_id} to finish", lambda: (rows := self.query(
+            "select state from dag_run where dag_id = %s and run_id = %s", (DAG, run_id))) and rows[0][0]
+            in ("success", "failed") and rows[0][0], timeout)
+
+    def tasks(self, run_id: str) -> dict[str, tuple]:
+        rows = self.query("select task_id, state, try_number, queue from task_instance where dag_id = %s"
+                          " and run_id = %s", (DAG, run_id))
+        return {r[0]: r[1:] for r in rows}
+
+    def worker_log(self, number: int) -> Path:
+        return self.state / "airflow" / "logs" / "supervisor" / f"celery-worker-{number}.log"
+
+    def outcome(self) -> dict:
+        """Marts (row count and a hash of their rows), loaded tables' row counts, the manifest.
+
+        Participant ids are random (worklink.linkage.ids), so two databases give one person
+        different ids: in the marts each id is replaced by its first source record's key (pseudonym
+        tokens in those keys agree, both platforms having one pseudonym key)."""
+        canonical = dict(self.query("select participant_id, min(source_record_key) from linkage.participant_xref"
+                                    " group by 1", airflow=False))
+        tables = self.query("select table_schema, table_name from information_schema.tables where table_schema"
+                            " in ('analytics', 'raw', 'identity') and table_type = 'BASE TABLE' order by 1, 2",
+                            airflow=False)
+        result = {}
+        for schema, name in tables:
+            rows = self.query(f'select t::text from {schema}."{name}" t order by 1', airflow=False)
+            if schema == "analytics":
+                texts = sorted(PARTICIPANT_ID.sub(lambda m: canonical.get(m.group(0), "?"), r[0]) for r in rows)
+                result[f"{schema}.{name}"] = f"{len(rows)}:" + hashlib.sha256("\n".join(texts).encode()).hexdigest()
+            else:  # per-file partitions are numbered by file id, which follows the order of loading
+                table = f"{schema}.{re.sub(r'__file_[0-9]+$', '', name)}"
+                result[table] = result.get(table, 0) + len(rows)
+        result["manifest"] = sorted(self.query(
+            "select partner_id, feed, file_name, status, version, is_current, rows_in, rows_loaded,"
+            " rows_quarantined from ingest.file_manifest where status <> 'duplicate'", airflow=False))
+        result["duplicates"] = self.query("select count(*) from ingest.file_manifest where status = 'duplicate'",
+                                          airflow=False)[0][0]
+        return result
+
+
+@pytest.fixture(scope="module")
+def nights():
+    from worklink.synth import generate
+
+    root = Path(tempfile.mkdtemp(prefix="worklink-celery-"))
+    generate(root / "sample", seed=5, participants=40, defect_rate=0.0)
+    for partner in ("ancoats_trust", "mossside_carers"):  # fewer partners: a shorter night
+        shutil.rmtree(root / "sample" / "landing" / partner)
+    landing = root / "sample" / "landing"
+    key = secrets.token_hex(32)
+    local, celery = Platform(root / "local", landing, "local", key), Platform(root / "celery", landing, "celery", key)
+    results: dict = {}
+    try:
+        local.start()
+        celery.start()
+        local_run, celery_run = local.night(), celery.night()
+        killed = kill_a_worker_during_an_ingest(celery, celery_run)
+        results = {"local": (local.finished(local_run), local.outcome()),
+                   "celery": (celery.finished(celery_run), celery.outcome()),
+                   "celery_tasks": celery.tasks(celery_run), "killed": killed, "platform": celery}
+        yield results
+    finally:
+        stoppers = [threading.Thread(target=p.stop) for p in (local, celery)]
+        for t in stoppers:
+            t.start()
+        for t in stoppers:
+            t.join()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def kill_a_worker_during_an_ingest(celery: Platform, run_id: str) -> dict:
+    """SIGKILL the process group of the worker running the ICB's ingest (90 files) once it has
+    loaded some of its files and not all: the retry must load the rest and none twice."""
+
+    def worker_midway():
+        state = celery.tasks(run_id).get(TARGET, (None,))
+        if state[:2] != ("running", 1):
+            return None
+        loaded = celery.query("select count(*) from ingest.file_manifest where partner_id = %s",
+                              (TARGET.split(".")[0],), airflow=False)[0][0]
+        if not 0 < loaded < 60:
+            return None
+        for number in (1, 2):
+            log = celery.worker_log(number)
+            if log.exists() and re.search(rf"task_id='{re.escape(TARGET)}'.*?try_number=1\b", log.read_text()):
+                return number, loaded
+        return None
+
+    number, loaded = celery.wait_for(f"{TARGET} midway on a worker", worker_midway, 900, every=0.5)
+    pid = int(re.findall(rf"started celery-worker-{number} \(pid (\d+)\)", celery.serve_log.read_text())[-1])
+    os.killpg(pid, signal.SIGKILL)
+    return {"task_id": TARGET, "worker": number, "pid": pid, "files_loaded_before": loaded}
+
+
+def test_the_celery_night_equals_the_local_executor_night(nights):
+    local_state, local = nights["local"]
+    celery_state, celery = nights["celery"]
+    assert (local_state, celery_state) == ("success", "success")
+    assert not local["analytics.referrals_by_partner_month"].startswith("0:")
+    assert {k: v for k, v in celery.items() if k.startswith("analytics.")} == \
+        {k: v for k, v in local.items() if k.startswith("analytics.")}
+    # the heavy task kinds went to their own queues
+    tasks = nights["celery_tasks"]
+    assert tasks["hmrc.ingest"][2] == "ingest" and tasks["link_participants"][2] == "linkage"
+    assert tasks["dbt_build.nightly"][2] == "dbt" and tasks["night_outcome"][2] == "default"
+    # both workers took tasks
+    platform = nights["platform"]
+    for number in (1, 2):
+        assert "Executing workload in Celery" in platform.worker_log(number).read_text(), number
+
+
+def test_a_worker_killed_mid_ingest_loses_and_doubles_nothing(nights):
+    killed, tasks, platform = nights["killed"], nights["celery_tasks"], nights["platform"]
+    task_id = killed["task_id"]
+    assert tasks[task_id][:2] == ("success", 2), tasks[task_id]  # the killed try, then a second one
+    # the second try was taken by a live worker: the other one, or the killed one once restarted
+    other = 3 - killed["worker"]
+    second = rf"task_id='{re.escape(task_id)}'.*?try_number=2\b"
+    on_other = bool(re.search(second, platform.worker_log(other).read_text()))
+    restarted_log = platform.worker_log(killed["worker"]).read_text().rsplit("starting celery worker", 1)[-1]
+    assert on_other or re.search(second, restarted_log), "the second try is in no worker's log"
+    print(f"\n{task_id}: worker {killed['worker']} killed; second try on "
+          f"{'the other worker' if on_other else 'the restarted worker'}")
+    _, local = nights["local"]
+    _, celery = nights["celery"]
+    loaded = {k: v for k, v in local.items() if k.split(".")[0] in LOADED_SCHEMAS}
+    assert sum(loaded.values()) > 0
+    assert {k: v for k, v in celery.items() if k.split(".")[0] in LOADED_SCHEMAS} == loaded
+    assert celery["manifest"] == local["manifest"]
+    # the files the killed try had committed were found again by the retry, recorded as duplicates
+    assert celery["duplicates"] - local["duplicates"] >= killed["files_loaded_before"] > 0
+
+
+def test_the_broker_listens_on_loopback_only_and_wants_its_password(nights):
+    import psutil
+    import redis
+    from worklink.platform.private_files import is_private
+    from worklink.platform.redis_server import redis_server
+
+    server = redis_server(nights["platform"].state)
+    assert is_private(server.password_file) and is_private(server.conf_file)
+    pid = int((server.root / "redis.pid").read_text())
+    listening = {c.laddr for c in psutil.Process(pid).net_connections("inet") if c.status == psutil.CONN_LISTEN}
+    assert listening == {("127.0.0.1", server.port)}
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(host="127.0.0.1", port=server.port, socket_connect_timeout=5).ping()
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(host="127.0.0.1", port=server.port, password="not-" + server.password()).ping()
+    assert redis.Redis.from_url(server.url()).ping()
+    # the password is on no process's command line
+    assert not any(server.password() in " ".join(p.info["cmdline"] or [])
+                   for p in psutil.process_iter(["cmdline"]))
