@@ -159,7 +159,7 @@ def test_report_shows_the_as_at_date(report_text, warehouse):
 
 RATE_BASES = {"job_start_rate": ("job_starts", "job_start_starters"),
               "moved_into_work_rate": ("moved_into_work", "starters_not_in_work_at_referral"),
-              "sustained_13_weeks_rate": ("sustained_13_weeks", "sustained_13_weeks_due")}
+              "sustained_short_rate": ("sustained_short", "sustained_short_due")}
 
 
 @pytest.mark.e2e

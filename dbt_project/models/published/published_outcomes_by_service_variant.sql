@@ -6,7 +6,7 @@
 -- and denominators of at least var('sdc_min_base') and is suppressed with either variant's rate; a
 -- cost with its count. Source: analytics.outcomes_by_service_variant (docs: service_variant_comparison).
 {% set rates = outcome_rates() %}
-{% set compared = ['job_start_rate', 'moved_into_work_rate', 'sustained_13_weeks_rate'] %}
+{% set compared = ['job_start_rate', 'moved_into_work_rate', 'sustained_short_rate'] %}
 {% set shown = ['starters'] %}
 {% for rate in compared %}
     {% do shown.extend([rates[rate][1], rates[rate][0], rate, rate ~ '_ci_lower', rate ~ '_ci_upper']) %}

@@ -5,7 +5,7 @@
 -- partner's grant apportioned to the variant by the minutes of support it delivered, per start and
 -- per job start. Participants with no variant recorded (and WorkWell, which records none) have no row.
 {% set rates = outcome_rates() %}
-{% set compared = ['job_start_rate', 'moved_into_work_rate', 'sustained_13_weeks_rate'] %}
+{% set compared = ['job_start_rate', 'moved_into_work_rate', 'sustained_short_rate'] %}
 {#- z for a two-sided 5% test and for 80% power -#}
 {% set z_alpha = 1.959963985 %}
 {% set z_power = 0.841621234 %}
