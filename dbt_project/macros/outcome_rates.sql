@@ -6,13 +6,13 @@
 {% macro outcome_rates() %}
     {{ return({
         'job_start_rate': ('job_starts', 'job_start_starters'),
-        'sustained_13_weeks_rate': ('sustained_13_weeks', 'sustained_13_weeks_due'),
-        'sustained_26_weeks_rate': ('sustained_26_weeks', 'sustained_26_weeks_due'),
-        'earnings_outcome_13_weeks_rate': ('earnings_outcome_13_weeks', 'earnings_outcome_13_weeks_due'),
-        'earnings_outcome_26_weeks_rate': ('earnings_outcome_26_weeks', 'earnings_outcome_26_weeks_due'),
+        'sustained_short_rate': ('sustained_short', 'sustained_short_due'),
+        'sustained_long_rate': ('sustained_long', 'sustained_long_due'),
+        'earnings_outcome_short_rate': ('earnings_outcome_short', 'earnings_outcome_short_due'),
+        'earnings_outcome_long_rate': ('earnings_outcome_long', 'earnings_outcome_long_due'),
         'progression_rate': ('progression_outcomes', 'starters'),
         'moved_into_work_rate': ('moved_into_work', 'starters_not_in_work_at_referral'),
-        'retained_13_weeks_rate': ('retained_13_weeks', 'retained_13_weeks_due'),
-        'retained_26_weeks_rate': ('retained_26_weeks', 'retained_26_weeks_due'),
+        'retained_short_rate': ('retained_short', 'retained_short_due'),
+        'retained_long_rate': ('retained_long', 'retained_long_due'),
     }) }}
 {% endmacro %}

@@ -27,11 +27,11 @@ FUNNEL_TO_TRUTH = {
     "did_not_start": "did_not_start",
     "pending_decision": "pending_decision",
     "job_start": "job_starts",
-    "sustained_13_weeks": "sustained_13_weeks",
-    "sustained_26_weeks": "sustained_26_weeks",
+    "sustained_short": "sustained_short",
+    "sustained_long": "sustained_long",
     "left_programme": "leavers",
 }
-BOUNDED = {"sustained_13_weeks", "sustained_26_weeks"}
+BOUNDED = {"sustained_short", "sustained_long"}
 
 
 def funnel_vs_truth(mart: dict[str, dict[str, int]], truth: dict[str, dict[str, int]],
@@ -63,13 +63,13 @@ def monthly_vs_truth(rows: list[tuple[str, str, int]], truth: dict[str, dict[str
 
 
 def test_comparison_catches_a_wrong_count():
-    truth = {"a": {"referrals": 10, "starts": 5, "sustained_13_weeks": 2}}
-    exact = {"a": {"referred": 10, "started": 5, "sustained_13_weeks": 2}}
+    truth = {"a": {"referrals": 10, "starts": 5, "sustained_short": 2}}
+    exact = {"a": {"referred": 10, "started": 5, "sustained_short": 2}}
     assert funnel_vs_truth(exact, truth, {"a": 0}) == []
     assert funnel_vs_truth({"a": {**exact["a"], "started": 6}}, truth, {"a": 0})
-    assert funnel_vs_truth({"a": {**exact["a"], "sustained_13_weeks": 3}}, truth, {"a": 1}) == []
-    assert funnel_vs_truth({"a": {**exact["a"], "sustained_13_weeks": 4}}, truth, {"a": 1})
-    assert funnel_vs_truth({"a": {**exact["a"], "sustained_13_weeks": 1}}, truth, {"a": 5})
+    assert funnel_vs_truth({"a": {**exact["a"], "sustained_short": 3}}, truth, {"a": 1}) == []
+    assert funnel_vs_truth({"a": {**exact["a"], "sustained_short": 4}}, truth, {"a": 1})
+    assert funnel_vs_truth({"a": {**exact["a"], "sustained_short": 1}}, truth, {"a": 5})
     assert monthly_vs_truth([("a", "2025-06", 3)], {"a": {"2025-06": 3, "2025-07": 0}}) == []
     assert monthly_vs_truth([("a", "2025-06", 2)], {"a": {"2025-06": 3}})
 
@@ -106,7 +106,7 @@ def test_totals_cover_a_real_programme_year(warehouse):
     """Guard against a vacuous pass: the sample has every stage populated."""
     totals = warehouse.truth["totals"]
     assert totals["referrals"] > 250 and totals["starts"] > 100
-    assert totals["job_starts"] >= 10 and totals["sustained_13_weeks"] >= 3
+    assert totals["job_starts"] >= 10 and totals["sustained_short"] >= 3
 
 
 def test_referrals_by_partner_month_equal_ground_truth(warehouse):
@@ -174,7 +174,7 @@ def test_comparison_fails_when_an_outcome_rule_is_broken(warehouse):
     """Rebuild the funnel with a wrong rule: the comparison must notice, then pass again once restored."""
     broken_rules = [
         ({"job_start_min_hours_per_week": 20}, "job_start"),  # a job start needs 20 h, not 4
-        ({"sustained_short_weeks": 6}, "sustained_13_weeks"),  # "13 weeks" counted after 6
+        ({"sustained_short_weeks": 6}, "sustained_short"),  # "13 weeks" counted after 6
     ]
     # the models between the outcome rules and the funnel: int_job_starts_evaluated -> referrals -> referral-level funnel counts
     path = "int_job_starts_evaluated+,+funnel_referral_counts_by_cohort_month"
@@ -253,7 +253,7 @@ def test_outcome_paths_equal_ground_truth(warehouse):
             "   and n.job_start_date - j.evidenced_end_date between 11 and 31) group by 1").fetchall())
         counted_anyway = conn.execute(
             "select count(*) from analytics.job_outcomes where (is_contradicted or not meets_job_start_hours_rule)"
-            " and (is_job_start or is_sustained_13_weeks or is_earnings_outcome_13_weeks)").fetchone()[0]
+            " and (is_job_start or is_sustained_short or is_earnings_outcome_short)").fetchone()[0]
     for partner, want in by_partner.items():
         assert recorded.get(partner, (0, 0)) == (want["job_starts_under_4_hours"],
                                                  want["contradicted_job_start_claims"]), partner

@@ -20,8 +20,8 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 EXACT = ["referrals", "starts", "support_plans", "did_not_start", "leavers", "returned_to_work", "starts_in_work",
-         "starts_out_of_work", "retained_13_weeks_due", "retained_26_weeks_due", "retained_13_weeks",
-         "retained_26_weeks"]
+         "starts_out_of_work", "retained_short_due", "retained_long_due", "retained_short",
+         "retained_long"]
 
 
 def workwell_vs_truth(mart: dict[str, int], truth: dict[str, int]) -> list[str]:
@@ -39,7 +39,7 @@ def test_comparison_catches_a_wrong_count():
     assert workwell_vs_truth(dict(truth, job_starts_out_of_work=8), truth) == []
     assert workwell_vs_truth(dict(truth, job_starts_out_of_work=7), truth)
     assert workwell_vs_truth(dict(truth, job_starts_out_of_work=11), truth)
-    assert workwell_vs_truth(dict(truth, retained_13_weeks=9), truth)
+    assert workwell_vs_truth(dict(truth, retained_short=9), truth)
 
 
 def workwell_counts(warehouse) -> dict[str, int]:
@@ -52,8 +52,8 @@ def workwell_counts(warehouse) -> dict[str, int]:
             " count(*) filter (where is_started and workwell_work_status_at_referral = 'out_of_work')"
             " from analytics.referrals where source_feed = 'icb'").fetchone()
         retention = conn.execute(
-            "select count(*) filter (where is_retained_13_weeks_due), count(*) filter (where is_retained_26_weeks_due),"
-            " count(*) filter (where is_retained_13_weeks), count(*) filter (where is_retained_26_weeks)"
+            "select count(*) filter (where is_retained_short_due), count(*) filter (where is_retained_long_due),"
+            " count(*) filter (where is_retained_short), count(*) filter (where is_retained_long)"
             " from intermediate.int_workwell_retention_evaluated").fetchone()
         job_starts = conn.execute(
             "select count(*) from analytics.episodes where programme = 'workwell_bwd'"
@@ -61,7 +61,7 @@ def workwell_counts(warehouse) -> dict[str, int]:
     keys = ["referrals", "starts", "support_plans", "did_not_start", "leavers", "returned_to_work", "starts_in_work",
             "starts_out_of_work"]
     counts = dict(zip(keys, row, strict=True))
-    counts.update(zip(["retained_13_weeks_due", "retained_26_weeks_due", "retained_13_weeks", "retained_26_weeks"],
+    counts.update(zip(["retained_short_due", "retained_long_due", "retained_short", "retained_long"],
                       retention, strict=True))
     counts["job_starts_out_of_work"] = job_starts
     return counts
@@ -69,7 +69,7 @@ def workwell_counts(warehouse) -> dict[str, int]:
 
 def test_workwell_equals_ground_truth(warehouse):
     truth = warehouse.truth["workwell"]
-    assert truth["starts_in_work"] >= 50 and truth["retained_13_weeks"] >= 10 and truth["job_starts_out_of_work"] >= 10
+    assert truth["starts_in_work"] >= 50 and truth["retained_short"] >= 10 and truth["job_starts_out_of_work"] >= 10
     assert workwell_vs_truth(workwell_counts(warehouse), truth) == []
 
 
@@ -78,13 +78,13 @@ def test_workwell_participants_have_starts_and_outcomes(warehouse):
     with warehouse.connect() as conn:
         started, job_start, retained_13, retained_26, returned = conn.execute(
             "select count(*) filter (where is_started), count(*) filter (where has_job_start),"
-            " count(*) filter (where has_retained_13_weeks), count(*) filter (where has_retained_26_weeks),"
+            " count(*) filter (where has_retained_short), count(*) filter (where has_retained_long),"
             " count(first_return_to_work_date)"
             " from analytics.participants where programmes = 'workwell_bwd'").fetchone()
     truth = warehouse.truth["workwell"]
     assert started > 0.5 * truth["starts"]
     assert job_start > 0 and retained_13 > 0 and retained_26 > 0 and returned > 0
-    assert retained_13 <= truth["retained_13_weeks"]
+    assert retained_13 <= truth["retained_short"]
 
 
 def test_published_tables_cover_workwell(warehouse):
@@ -102,7 +102,7 @@ def test_published_tables_cover_workwell(warehouse):
     truth = warehouse.truth["workwell"]
     # published counts are rounded to the nearest 5
     assert abs(shown["started"] - truth["starts"]) <= 2.5
-    assert shown["support_plan"] > 0 and shown["retained_13_weeks"] > 0 and shown["job_start"] > 0
+    assert shown["support_plan"] > 0 and shown["retained_short"] > 0 and shown["job_start"] > 0
     assert cost_starts and cost_starts > 0
     assert over == 0
 
@@ -115,7 +115,7 @@ def test_retention_comparison_fails_when_the_rule_is_broken(warehouse):
         warehouse.dbt("run", "--select", "int_workwell_retention_evaluated",
                       "--vars", json.dumps({"workwell_retention_long_weeks": 20}), target="broken_rule")
         problems = workwell_vs_truth(workwell_counts(warehouse), truth)
-        assert any(problem.startswith("retained_26_weeks") for problem in problems), problems
+        assert any(problem.startswith("retained_long") for problem in problems), problems
     finally:
         warehouse.dbt("run", "--select", "int_workwell_retention_evaluated")
     assert workwell_vs_truth(workwell_counts(warehouse), truth) == []

@@ -73,7 +73,7 @@ def test_report_shows_only_published_values(report, warehouse):
     with warehouse.connect() as conn:
         workwell = dict(conn.execute("select measure, value_display from published.workwell_funnel_by_cohort_month"
                                      " where work_status_at_referral = 'all' and cohort_month = 'all'").fetchall())
-    for measure, label in [("started", "WorkWell starts"), ("retained_13_weeks", "WorkWell retained in work 13 weeks")]:
+    for measure, label in [("started", "WorkWell starts"), ("retained_short", "WorkWell retained in work 13 weeks")]:
         assert workwell[measure] not in ("0", "[c]")
         assert (f'<div class="number">{workwell[measure]}</div><div class="label">{label}</div>') in text
     assert "[c]" in text  # suppression is visible, not hidden

@@ -125,7 +125,7 @@ def test_funnel_rates_plausible(tmp_path):
     assert 0.8 < t["eligible"] / t["referrals"] < 0.9
     assert 0.45 < t["starts"] / t["referrals"] < 0.65
     assert 0.05 < t["job_starts"] / t["starts"] < 0.3
-    assert t["sustained_26_weeks"] <= t["sustained_13_weeks"] <= t["job_starts"]
+    assert t["sustained_long"] <= t["sustained_short"] <= t["job_starts"]
     assert t["leavers"] <= t["starts"]
     months = c["referrals_by_partner_month"]["ancoats_trust"]
     assert months["2025-06"] < months["2025-10"]  # ramp-up

@@ -48,9 +48,9 @@ def test_feeds_match_the_truth(clean_run):
 def test_truth_covers_every_workwell_path(clean_run):
     truth = _truth(clean_run)
     in_work = truth["work_status_at_referral"] == "in_work"
-    assert set(truth.loc[~in_work, "retained_13_weeks"]) == {""}, "retention applies to people in work only"
-    assert set(truth.loc[in_work, "retained_13_weeks"]) >= {"Y", "N", ""}
-    assert set(truth.loc[in_work, "retained_26_weeks"]) >= {"Y", "N"}
+    assert set(truth.loc[~in_work, "retained_short"]) == {""}, "retention applies to people in work only"
+    assert set(truth.loc[in_work, "retained_short"]) >= {"Y", "N", ""}
+    assert set(truth.loc[in_work, "retained_long"]) >= {"Y", "N"}
     assert (truth.loc[~in_work, "first_job_start_date"] != "").sum() >= 3
     assert (truth.loc[in_work, "first_job_start_date"] == "").all()
     # return to work after sickness absence: only people off sick at referral, on or after their start
@@ -69,6 +69,6 @@ def test_counts_sum_the_journeys(clean_run):
     assert counts["referrals"] == len(truth)
     assert counts["starts"] == (truth["assessment_date"] != "").sum()
     assert counts["starts_in_work"] + counts["starts_out_of_work"] == counts["starts"]
-    assert counts["retained_13_weeks"] == (truth["retained_13_weeks"] == "Y").sum()
-    assert counts["retained_13_weeks"] <= counts["retained_13_weeks_due"] <= counts["starts_in_work"]
-    assert counts["retained_26_weeks_due"] <= counts["retained_13_weeks_due"]
+    assert counts["retained_short"] == (truth["retained_short"] == "Y").sum()
+    assert counts["retained_short"] <= counts["retained_short_due"] <= counts["starts_in_work"]
+    assert counts["retained_long_due"] <= counts["retained_short_due"]

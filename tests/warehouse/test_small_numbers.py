@@ -64,7 +64,7 @@ def test_small_analytics_counts_are_suppressed_and_others_rounded(warehouse):
             "  select partner_id, to_char(cohort_month, 'YYYY-MM') as cohort_month, m.measure, m.value"
             "  from analytics.funnel_by_cohort_month f cross join lateral (values"
             "    ('referred', f.referred), ('started', f.started), ('job_start', f.job_start),"
-            "    ('sustained_13_weeks', f.sustained_13_weeks), ('left_programme', f.left_programme)) m(measure, value))"
+            "    ('sustained_short', f.sustained_short), ('left_programme', f.left_programme)) m(measure, value))"
             " select a.value, p.value, p.is_suppressed, p.sdc_rule_applied"
             " from analytics_cells a join published.funnel_by_cohort_month p using (partner_id, cohort_month, measure)"
         ).fetchall()

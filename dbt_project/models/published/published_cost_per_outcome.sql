@@ -11,18 +11,18 @@ source as (
 
 totals as (
 
-    select partner_id, grant_amount_gbp, starts, job_starts, sustained_13_weeks, sustained_26_weeks,
-        contradicted_job_starts, cost_per_start_gbp, cost_per_job_start_gbp, cost_per_sustained_13_weeks_gbp,
-        cost_per_sustained_26_weeks_gbp
+    select partner_id, grant_amount_gbp, starts, job_starts, sustained_short, sustained_long,
+        contradicted_job_starts, cost_per_start_gbp, cost_per_job_start_gbp, cost_per_sustained_short_gbp,
+        cost_per_sustained_long_gbp
     from source
     union all
     -- all VCSE partners (the ICB grant buys no recorded starts, so it would distort the ratios)
-    select 'all', sum(grant_amount_gbp), sum(starts), sum(job_starts), sum(sustained_13_weeks),
-        sum(sustained_26_weeks), sum(contradicted_job_starts),
+    select 'all', sum(grant_amount_gbp), sum(starts), sum(job_starts), sum(sustained_short),
+        sum(sustained_long), sum(contradicted_job_starts),
         sum(grant_amount_gbp) / nullif(sum(starts), 0),
         sum(grant_amount_gbp) / nullif(sum(job_starts), 0),
-        sum(grant_amount_gbp) / nullif(sum(sustained_13_weeks), 0),
-        sum(grant_amount_gbp) / nullif(sum(sustained_26_weeks), 0)
+        sum(grant_amount_gbp) / nullif(sum(sustained_short), 0),
+        sum(grant_amount_gbp) / nullif(sum(sustained_long), 0)
     from source
     where starts > 0
 
@@ -31,12 +31,12 @@ totals as (
 cells as (
 
     {{ sdc_cells('totals', ['partner_id'],
-        counts=['starts', 'job_starts', 'sustained_13_weeks', 'sustained_26_weeks', 'contradicted_job_starts'],
+        counts=['starts', 'job_starts', 'sustained_short', 'sustained_long', 'contradicted_job_starts'],
         ratios={
             'cost_per_start_gbp': (none, 'starts', 'money_per_outcome'),
             'cost_per_job_start_gbp': (none, 'job_starts', 'money_per_outcome'),
-            'cost_per_sustained_13_weeks_gbp': (none, 'sustained_13_weeks', 'money_per_outcome'),
-            'cost_per_sustained_26_weeks_gbp': (none, 'sustained_26_weeks', 'money_per_outcome'),
+            'cost_per_sustained_short_gbp': (none, 'sustained_short', 'money_per_outcome'),
+            'cost_per_sustained_long_gbp': (none, 'sustained_long', 'money_per_outcome'),
         },
         money=['grant_amount_gbp']) }}
 

@@ -4,15 +4,15 @@
 -- disclosure_control(). Source: analytics.funnel_by_cohort_month.
 {% set counts = ['referred', 'eligible', 'first_contact', 'started', 'started_outside_funnel',
                  'did_not_start', 'pending_decision', 'sustained_engagement', 'job_start',
-                 'contradicted_job_start', 'sustained_13_weeks', 'sustained_26_weeks', 'left_programme'] %}
+                 'contradicted_job_start', 'sustained_short', 'sustained_long', 'left_programme'] %}
 {% set rates = {
     'eligible_rate': ('eligible', 'referred', 'rate'),
     'first_contact_rate': ('first_contact', 'eligible', 'rate'),
     'start_rate': ('started', 'first_contact', 'rate'),
     'sustained_engagement_rate': ('sustained_engagement', 'started', 'rate'),
     'job_start_rate': ('job_start', 'started', 'rate'),
-    'sustained_13_weeks_rate': ('sustained_13_weeks', 'job_start', 'rate'),
-    'sustained_26_weeks_rate': ('sustained_26_weeks', 'sustained_13_weeks', 'rate'),
+    'sustained_short_rate': ('sustained_short', 'job_start', 'rate'),
+    'sustained_long_rate': ('sustained_long', 'sustained_short', 'rate'),
     'leaver_rate': ('left_programme', 'started', 'rate'),
 } %}
 with

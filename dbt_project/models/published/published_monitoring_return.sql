@@ -4,7 +4,7 @@
 -- and <measure>_sdc_rule (which rule applied). Caseload and cumulative starts are stocks, so they
 -- have no whole-period ('all' month) value.
 {% set flows = ['referrals_received', 'eligible_referrals', 'first_contacts', 'starts', 'did_not_start',
-                'job_starts', 'jobs_sustained_13_weeks', 'jobs_sustained_26_weeks', 'leavers',
+                'job_starts', 'jobs_sustained_short', 'jobs_sustained_long', 'leavers',
                 'activities_delivered', 'participants_supported'] %}
 {% set stocks = ['caseload_at_month_end', 'cumulative_starts'] %}
 with

@@ -4,20 +4,20 @@
 -- directions: a partner's priority groups add up to the partner's 'all', each priority group's
 -- partners to its 'all'). Source: analytics.outcomes_by_partner_priority_group.
 {% set counts = ['starters', 'starters_not_in_work_at_referral', 'job_starts', 'contradicted_job_starts',
-                 'sustained_13_weeks_due', 'sustained_13_weeks', 'sustained_26_weeks_due', 'sustained_26_weeks',
-                 'earnings_outcome_13_weeks_due', 'earnings_outcome_13_weeks',
-                 'earnings_outcome_26_weeks_due', 'earnings_outcome_26_weeks',
-                 'sustained_13_weeks_achieved_to_date', 'sustained_26_weeks_achieved_to_date',
-                 'earnings_outcome_13_weeks_achieved_to_date', 'earnings_outcome_26_weeks_achieved_to_date',
+                 'sustained_short_due', 'sustained_short', 'sustained_long_due', 'sustained_long',
+                 'earnings_outcome_short_due', 'earnings_outcome_short',
+                 'earnings_outcome_long_due', 'earnings_outcome_long',
+                 'sustained_short_achieved_to_date', 'sustained_long_achieved_to_date',
+                 'earnings_outcome_short_achieved_to_date', 'earnings_outcome_long_achieved_to_date',
                  'progression_outcomes', 'moved_into_work'] %}
 {#- the Trailblazer outcome rates (outcome_rates() without the WorkWell retention rates, which do
     not apply to VCSE episodes): rate -> (numerator count, denominator count) -#}
 {% set rates = {
     'job_start_rate': ('job_starts', 'starters'),
-    'sustained_13_weeks_rate': ('sustained_13_weeks', 'sustained_13_weeks_due'),
-    'sustained_26_weeks_rate': ('sustained_26_weeks', 'sustained_26_weeks_due'),
-    'earnings_outcome_13_weeks_rate': ('earnings_outcome_13_weeks', 'earnings_outcome_13_weeks_due'),
-    'earnings_outcome_26_weeks_rate': ('earnings_outcome_26_weeks', 'earnings_outcome_26_weeks_due'),
+    'sustained_short_rate': ('sustained_short', 'sustained_short_due'),
+    'sustained_long_rate': ('sustained_long', 'sustained_long_due'),
+    'earnings_outcome_short_rate': ('earnings_outcome_short', 'earnings_outcome_short_due'),
+    'earnings_outcome_long_rate': ('earnings_outcome_long', 'earnings_outcome_long_due'),
     'progression_rate': ('progression_outcomes', 'starters'),
     'moved_into_work_rate': ('moved_into_work', 'starters_not_in_work_at_referral'),
 } %}

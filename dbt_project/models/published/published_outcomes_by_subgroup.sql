@@ -2,15 +2,15 @@
 -- total per dimension) and measure; rates with 95% confidence intervals, suppressed with their
 -- counts. Source: analytics.outcomes_by_subgroup.
 {% set counts = ['starters', 'starters_not_in_work_at_referral', 'job_start_starters', 'job_starts', 'contradicted_job_starts',
-                 'sustained_13_weeks_due',
-                 'sustained_13_weeks', 'sustained_26_weeks_due', 'sustained_26_weeks',
-                 'earnings_outcome_13_weeks_due', 'earnings_outcome_13_weeks',
-                 'earnings_outcome_26_weeks_due', 'earnings_outcome_26_weeks',
-                 'sustained_13_weeks_achieved_to_date', 'sustained_26_weeks_achieved_to_date',
-                 'earnings_outcome_13_weeks_achieved_to_date', 'earnings_outcome_26_weeks_achieved_to_date',
+                 'sustained_short_due',
+                 'sustained_short', 'sustained_long_due', 'sustained_long',
+                 'earnings_outcome_short_due', 'earnings_outcome_short',
+                 'earnings_outcome_long_due', 'earnings_outcome_long',
+                 'sustained_short_achieved_to_date', 'sustained_long_achieved_to_date',
+                 'earnings_outcome_short_achieved_to_date', 'earnings_outcome_long_achieved_to_date',
                  'ips_threshold_outcomes',
                  'self_employment_starts', 'progression_outcomes', 'moved_into_work',
-                 'retained_13_weeks_due', 'retained_13_weeks', 'retained_26_weeks_due', 'retained_26_weeks'] %}
+                 'retained_short_due', 'retained_short', 'retained_long_due', 'retained_long'] %}
 {% set rate_bases = outcome_rates() %}
 {% set ratios = {} %}
 {% for rate, (numerator, denominator) in rate_bases.items() %}

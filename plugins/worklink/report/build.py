@@ -22,8 +22,8 @@ FUNNEL_STAGES = [
     ("started", "Started (assessment + action plan)"),
     ("sustained_engagement", "Sustained engagement"),
     ("job_start", "Job start (4+ hours)"),
-    ("sustained_13_weeks", "Job sustained 13 weeks"),
-    ("sustained_26_weeks", "Job sustained 26 weeks"),
+    ("sustained_short", "Job sustained 13 weeks"),
+    ("sustained_long", "Job sustained 26 weeks"),
     ("left_programme", "Left the programme"),
 ]
 FUNNEL_RATES = [
@@ -32,8 +32,8 @@ FUNNEL_RATES = [
     ("start_rate", "Started / first contact"),
     ("sustained_engagement_rate", "Sustained engagement / started"),
     ("job_start_rate", "Job start / started"),
-    ("sustained_13_weeks_rate", "Sustained 13 weeks / job start"),
-    ("sustained_26_weeks_rate", "Sustained 26 weeks / sustained 13 weeks"),
+    ("sustained_short_rate", "Sustained 13 weeks / job start"),
+    ("sustained_long_rate", "Sustained 26 weeks / sustained 13 weeks"),
     ("leaver_rate", "Left / started"),
 ]
 WORKWELL_STAGES = [
@@ -41,8 +41,8 @@ WORKWELL_STAGES = [
     ("started", "Started (assessed by a Work and Health Coach)"),
     ("support_plan", "Support plan agreed"),
     ("job_start", "Job start (out of work at referral)"),
-    ("retained_13_weeks", "Retained in work 13 weeks (in work at referral)"),
-    ("retained_26_weeks", "Retained in work 26 weeks (in work at referral)"),
+    ("retained_short", "Retained in work 13 weeks (in work at referral)"),
+    ("retained_long", "Retained in work 26 weeks (in work at referral)"),
 ]
 WORKWELL_MEASURES = [
     ("referred", "Referred"),
@@ -52,19 +52,19 @@ WORKWELL_MEASURES = [
     ("support_plan_rate", "Support plan / started"),
     ("job_start", "Job starts"),
     ("job_start_rate", "Job start / support plan (out of work)"),
-    ("retained_13_weeks_due", "13-week window over"),
-    ("retained_13_weeks", "Retained in work 13 weeks"),
-    ("retained_13_weeks_rate", "Retained 13 weeks / window over"),
-    ("retained_26_weeks_due", "26-week window over"),
-    ("retained_26_weeks", "Retained in work 26 weeks"),
-    ("retained_26_weeks_rate", "Retained 26 weeks / window over"),
+    ("retained_short_due", "13-week window over"),
+    ("retained_short", "Retained in work 13 weeks"),
+    ("retained_short_rate", "Retained 13 weeks / window over"),
+    ("retained_long_due", "26-week window over"),
+    ("retained_long", "Retained in work 26 weeks"),
+    ("retained_long_rate", "Retained 26 weeks / window over"),
     ("returned_to_work", "Returned to work after sickness absence"),
 ]
 WORKWELL_GROUPS = [("out_of_work", "Out of work at referral"), ("in_work", "In work at referral"), ("all", "All")]
 OUTCOME_RATES = [
     ("job_start_rate", "Job start"),
-    ("sustained_13_weeks_rate", "Sustained 13 weeks (of jobs 13+ weeks old)"),
-    ("earnings_outcome_13_weeks_rate", "Earnings outcome 13 weeks (of jobs 13+ weeks old)"),
+    ("sustained_short_rate", "Sustained 13 weeks (of jobs 13+ weeks old)"),
+    ("earnings_outcome_short_rate", "Earnings outcome 13 weeks (of jobs 13+ weeks old)"),
     ("progression_rate", "Moving closer to work"),
 ]
 TIMELINESS = [
@@ -178,13 +178,13 @@ def _summary(data: PublishedData) -> tuple[str, str]:
     tiles = []
     for measure, label in [("referred", "Trailblazer referrals"), ("started", "Trailblazer starts"),
                            ("job_start", "Trailblazer job starts"),
-                           ("sustained_13_weeks", "Trailblazer jobs sustained 13 weeks")]:
+                           ("sustained_short", "Trailblazer jobs sustained 13 weeks")]:
         _, display = _one(funnel, partner_id="all", cohort_month="all", measure=measure)
         tiles.append(f'<div class="tile"><div class="number">{_esc(display)}</div>'
                      f'<div class="label">{_esc(label)}</div></div>')
     workwell = data["workwell_funnel_by_cohort_month"]
     for measure, label in [("started", "WorkWell starts"), ("job_start", "WorkWell job starts (out of work)"),
-                           ("retained_13_weeks", "WorkWell retained in work 13 weeks"),
+                           ("retained_short", "WorkWell retained in work 13 weeks"),
                            ("returned_to_work", "WorkWell returned to work")]:
         _, display = _one(workwell, work_status_at_referral="all", cohort_month="all", measure=measure)
         tiles.append(f'<div class="tile"><div class="number">{_esc(display)}</div>'
@@ -300,7 +300,7 @@ def _other_subgroups(data: PublishedData) -> str:
                          _one(outcomes, dimension=dimension, dimension_value=value, measure="job_starts")[1],
                          _one(outcomes, dimension=dimension, dimension_value=value, measure="job_start_rate")[1],
                          _one(outcomes, dimension=dimension, dimension_value=value,
-                              measure="sustained_13_weeks_rate")[1]])
+                              measure="sustained_short_rate")[1]])
     return ("<h2 id='subgroups'>Outcomes by other characteristics</h2>"
             + _table(["Characteristic", "Group", "Starters", "Job starts", "Job start rate",
                       "Sustained 13 weeks rate"], rows))
@@ -371,7 +371,7 @@ def _partners_section(data: PublishedData) -> str:
                      _one(funnel, partner_id=p, cohort_month="all", measure="job_start_rate")[1],
                      _one(cost, partner_id=p, measure="cost_per_start_gbp")[1],
                      _one(cost, partner_id=p, measure="cost_per_job_start_gbp")[1],
-                     _one(cost, partner_id=p, measure="cost_per_sustained_13_weeks_gbp")[1]])
+                     _one(cost, partner_id=p, measure="cost_per_sustained_short_gbp")[1]])
     vcse = [p for p in partners if p not in ("all", "icb_workwell")]
     per_start = [_one(cost, partner_id=p, measure="cost_per_start_gbp") for p in vcse]
     chart = charts.horizontal_bars([_pretty(p) for p in vcse], [v for v, _ in per_start], [d for _, d in per_start],

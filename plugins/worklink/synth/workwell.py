@@ -134,7 +134,7 @@ def simulate_workwell(
     for i, pid in enumerate(icb["person_id"].to_numpy()):
         spells = by_person.get(pid, [])
         islands = _islands([(s, e) for s, e, _ in spells], gap)
-        row = {"retained_13_weeks": "", "retained_26_weeks": "", "first_job_start_date": NAT}
+        row = {"retained_short": "", "retained_long": "", "first_job_start_date": NAT}
         if started[i] and in_work[i]:
             for weeks in (13, 26):
                 last = assessment[i] + (7 * weeks - 1) * DAY
@@ -236,8 +236,8 @@ def simulate_workwell(
         "exit_date": np.where(exited, exit_date, NAT),
         "exit_reason": np.where(exited, exit_reason, None),
         "return_to_work_date": np.where(returned, rtw, NAT),
-        "retained_13_weeks": outcome["retained_13_weeks"].to_numpy(),
-        "retained_26_weeks": outcome["retained_26_weeks"].to_numpy(),
+        "retained_short": outcome["retained_short"].to_numpy(),
+        "retained_long": outcome["retained_long"].to_numpy(),
         "first_job_start_date": outcome["first_job_start_date"].to_numpy().astype("datetime64[D]"),
         "employer_change_gap_days": icb["person_id"].map(change_gap)
         .map(lambda v: "" if pd.isna(v) else str(int(v))).to_numpy(dtype=object),

@@ -179,7 +179,7 @@ outcome_jobs as (
 
 ),
 
-{% set windows = {'13': var('sustained_short_weeks'), '26': var('sustained_long_weeks')} %}
+{% set windows = {'short': var('sustained_short_weeks'), 'long': var('sustained_long_weeks')} %}
 
 hmrc_earnings as (
 
@@ -192,7 +192,7 @@ hmrc_earnings as (
             * greatest(0, least(pay.covered_to_date, outcome_jobs.job_start_date + {{ weeks }} * 7 - 1)
                 - greatest(pay.covered_from_date, outcome_jobs.job_start_date) + 1)
             / pay.covered_days
-        ) as earnings_{{ label }}_weeks_gbp{{ ',' if not loop.last }}
+        ) as earnings_{{ label }}_gbp{{ ',' if not loop.last }}
         {% endfor %}
     from outcome_jobs
     inner join pay
@@ -216,7 +216,7 @@ payslip_earnings as (
             * greatest(0, least(payslips.covered_to_date, outcome_jobs.job_start_date + {{ weeks }} * 7 - 1)
                 - greatest(payslips.covered_from_date, outcome_jobs.job_start_date) + 1)
             / payslips.covered_days
-        ) as earnings_{{ label }}_weeks_gbp{{ ',' if not loop.last }}
+        ) as earnings_{{ label }}_gbp{{ ',' if not loop.last }}
         {% endfor %}
     from outcome_jobs
     inner join continuity as other
@@ -241,7 +241,7 @@ declared_earnings as (
                     outcome_jobs.job_start_date + {{ weeks }} * 7 - 1)
                 - greatest(other.job_start_date, outcome_jobs.job_start_date,
                     coalesce(payslips_by_job.last_pay_date + 1, other.job_start_date)) + 1)
-        ) as earnings_{{ label }}_weeks_gbp{{ ',' if not loop.last }}
+        ) as earnings_{{ label }}_gbp{{ ',' if not loop.last }}
         {% endfor %}
     from outcome_jobs
     cross join dates
@@ -260,10 +260,10 @@ earnings as (
     select
         outcome_jobs.job_start_key,
         {% for label, weeks in windows.items() %}
-        coalesce(hmrc_earnings.earnings_{{ label }}_weeks_gbp, 0) as hmrc_earnings_{{ label }}_weeks_gbp,
-        coalesce(payslip_earnings.earnings_{{ label }}_weeks_gbp, 0) as payslip_earnings_{{ label }}_weeks_gbp,
-        coalesce(declared_earnings.earnings_{{ label }}_weeks_gbp, 0)
-            as declared_earnings_{{ label }}_weeks_gbp{{ ',' if not loop.last }}
+        coalesce(hmrc_earnings.earnings_{{ label }}_gbp, 0) as hmrc_earnings_{{ label }}_gbp,
+        coalesce(payslip_earnings.earnings_{{ label }}_gbp, 0) as payslip_earnings_{{ label }}_gbp,
+        coalesce(declared_earnings.earnings_{{ label }}_gbp, 0)
+            as declared_earnings_{{ label }}_gbp{{ ',' if not loop.last }}
         {% endfor %}
     from outcome_jobs
     left join hmrc_earnings on outcome_jobs.job_start_key = hmrc_earnings.job_start_key
@@ -369,9 +369,9 @@ evaluated as (
             and continuity.is_self_employed as is_self_employment_start,
 
         {% for label, weeks in windows.items() %}
-        -- sustained {{ label }} weeks (in work, duration)
+        -- sustained_{{ label }}: {{ weeks }} weeks (in work, duration)
         -- the window's last day (docs: n_weeks)
-        continuity.job_start_date + {{ weeks }} * 7 - 1 as sustained_{{ label }}_weeks_due_date,
+        continuity.job_start_date + {{ weeks }} * 7 - 1 as sustained_{{ label }}_due_date,
         case
             when continuity.is_before_first_referral then 'not_applicable'
             when not continuity.meets_job_start_hours_rule then 'not_applicable'
@@ -384,27 +384,27 @@ evaluated as (
                 and continuity.continuous_end_date < continuity.job_start_date + {{ weeks }} * 7 - 1
                 then 'pending'
             else 'not_achieved'
-        end as sustained_{{ label }}_weeks_status,
+        end as sustained_{{ label }}_status,
 
-        -- earnings test {{ label }} weeks
+        -- earnings test, {{ label }} window: {{ weeks }} weeks
         {{ var('earnings_test_hours_per_week') }} * {{ weeks }} * continuity.nlw_at_job_start_gbp
-            as earnings_threshold_{{ label }}_weeks_gbp,
-        round(earnings.hmrc_earnings_{{ label }}_weeks_gbp + earnings.payslip_earnings_{{ label }}_weeks_gbp
-            + earnings.declared_earnings_{{ label }}_weeks_gbp, 2) as earnings_{{ label }}_weeks_gbp,
-        round(earnings.payslip_earnings_{{ label }}_weeks_gbp, 2) as payslip_earnings_{{ label }}_weeks_gbp,
+            as earnings_threshold_{{ label }}_gbp,
+        round(earnings.hmrc_earnings_{{ label }}_gbp + earnings.payslip_earnings_{{ label }}_gbp
+            + earnings.declared_earnings_{{ label }}_gbp, 2) as earnings_{{ label }}_gbp,
+        round(earnings.payslip_earnings_{{ label }}_gbp, 2) as payslip_earnings_{{ label }}_gbp,
         -- the evidence that made up the earnings, in order of precedence, e.g. 'hmrc',
         -- 'partner_payslips_and_partner_declared', 'hmrc_and_partner_declared'; 'none' without any
         coalesce(nullif(concat_ws('_and_',
-            case when earnings.hmrc_earnings_{{ label }}_weeks_gbp > 0 then 'hmrc' end,
-            case when earnings.payslip_earnings_{{ label }}_weeks_gbp > 0 then 'partner_payslips' end,
-            case when earnings.declared_earnings_{{ label }}_weeks_gbp > 0 then 'partner_declared' end
-        ), ''), 'none') as earnings_{{ label }}_weeks_basis,
+            case when earnings.hmrc_earnings_{{ label }}_gbp > 0 then 'hmrc' end,
+            case when earnings.payslip_earnings_{{ label }}_gbp > 0 then 'partner_payslips' end,
+            case when earnings.declared_earnings_{{ label }}_gbp > 0 then 'partner_declared' end
+        ), ''), 'none') as earnings_{{ label }}_basis,
         case
             when continuity.is_before_first_referral then 'not_applicable'
             when not continuity.meets_job_start_hours_rule then 'not_applicable'
             when continuity.is_contradicted then 'contradicted'
-            when earnings.hmrc_earnings_{{ label }}_weeks_gbp + earnings.payslip_earnings_{{ label }}_weeks_gbp
-                + earnings.declared_earnings_{{ label }}_weeks_gbp
+            when earnings.hmrc_earnings_{{ label }}_gbp + earnings.payslip_earnings_{{ label }}_gbp
+                + earnings.declared_earnings_{{ label }}_gbp
                 >= {{ var('earnings_test_hours_per_week') }} * {{ weeks }} * continuity.nlw_at_job_start_gbp
                 then 'achieved'
             when continuity.job_start_date + {{ weeks }} * 7 - 1 > dates.as_at_date then 'pending'
@@ -414,18 +414,18 @@ evaluated as (
                         > dates.hmrc_coverage_end_date)
                 then 'pending'
             else 'not_achieved'
-        end as earnings_outcome_{{ label }}_weeks_status,
+        end as earnings_outcome_{{ label }}_status,
         -- due: the window is over for everyone, so a rate over due jobs is not biased towards
         -- early successes (achieved can be known early, not achieved only at the end)
         continuity.is_counted
             and continuity.job_start_date + {{ weeks }} * 7 - 1 <= dates.as_at_date
-            as is_sustained_{{ label }}_weeks_due,
+            as is_sustained_{{ label }}_due,
         continuity.is_counted
             and continuity.job_start_date + {{ weeks }} * 7 - 1 <= dates.as_at_date
             and (not continuity.is_hmrc_linked
                 or continuity.job_start_date + {{ weeks }} * 7 - 1 + {{ var('hmrc_reporting_lag_days') }}
                     <= dates.hmrc_coverage_end_date)
-            as is_earnings_outcome_{{ label }}_weeks_due,
+            as is_earnings_outcome_{{ label }}_due,
         {% endfor %}
 
         -- IPS primary care threshold
@@ -449,11 +449,11 @@ evaluated as (
 
 select
     *,
-    sustained_13_weeks_status = 'achieved' and is_job_start as is_sustained_13_weeks,
-    sustained_26_weeks_status = 'achieved' and is_job_start as is_sustained_26_weeks,
-    earnings_outcome_13_weeks_status = 'achieved' and is_job_start as is_earnings_outcome_13_weeks,
-    earnings_outcome_26_weeks_status = 'achieved' and is_job_start as is_earnings_outcome_26_weeks,
+    sustained_short_status = 'achieved' and is_job_start as is_sustained_short,
+    sustained_long_status = 'achieved' and is_job_start as is_sustained_long,
+    earnings_outcome_short_status = 'achieved' and is_job_start as is_earnings_outcome_short,
+    earnings_outcome_long_status = 'achieved' and is_job_start as is_earnings_outcome_long,
     ips_threshold_status = 'achieved' and is_job_start as is_ips_threshold_outcome,
-    is_self_employment_start and sustained_26_weeks_status = 'achieved'
-        as is_self_employment_sustained_26_weeks
+    is_self_employment_start and sustained_long_status = 'achieved'
+        as is_self_employment_sustained_long
 from evaluated

@@ -128,22 +128,22 @@ evaluated as (
 
     select
         *,
-        short_window_last_date <= evidence_end_date as is_retained_13_weeks_due,
-        long_window_last_date <= evidence_end_date as is_retained_26_weeks_due,
+        short_window_last_date <= evidence_end_date as is_retained_short_due,
+        long_window_last_date <= evidence_end_date as is_retained_long_due,
         short_window_last_date <= evidence_end_date
             and coalesce(employment_end_date >= short_window_last_date, false)
             and (
                 not {{ var('workwell_retention_requires_return_to_work') }}
                 or not is_off_sick_at_referral
                 or coalesce(return_to_work_date <= short_window_last_date, false)
-            ) as is_retained_13_weeks,
+            ) as is_retained_short,
         long_window_last_date <= evidence_end_date
             and coalesce(employment_end_date >= long_window_last_date, false)
             and (
                 not {{ var('workwell_retention_requires_return_to_work') }}
                 or not is_off_sick_at_referral
                 or coalesce(return_to_work_date <= long_window_last_date, false)
-            ) as is_retained_26_weeks
+            ) as is_retained_long
     from windows
 
 )
@@ -155,10 +155,10 @@ select
     partner_id,
 
     -- strings
-    case when is_retained_13_weeks then 'achieved' when is_retained_13_weeks_due then 'not_achieved'
-        else 'pending' end as retained_13_weeks_status,
-    case when is_retained_26_weeks then 'achieved' when is_retained_26_weeks_due then 'not_achieved'
-        else 'pending' end as retained_26_weeks_status,
+    case when is_retained_short then 'achieved' when is_retained_short_due then 'not_achieved'
+        else 'pending' end as retained_short_status,
+    case when is_retained_long then 'achieved' when is_retained_long_due then 'not_achieved'
+        else 'pending' end as retained_long_status,
 
     -- numerics
     employers_count,
@@ -174,8 +174,8 @@ select
     is_off_sick_at_referral,
     is_employed_at_start,
     employers_count > 1 as has_changed_employer,
-    is_retained_13_weeks_due,
-    is_retained_26_weeks_due,
-    is_retained_13_weeks,
-    is_retained_26_weeks
+    is_retained_short_due,
+    is_retained_long_due,
+    is_retained_short,
+    is_retained_long
 from evaluated

@@ -44,12 +44,12 @@ select
         when jobs.has_hmrc_evidence then 'hmrc_only'
         else 'partner_only'
     end as evidence_sources,
-    jobs.sustained_13_weeks_status,
-    jobs.sustained_26_weeks_status,
-    jobs.earnings_outcome_13_weeks_status,
-    jobs.earnings_outcome_26_weeks_status,
-    jobs.earnings_13_weeks_basis,
-    jobs.earnings_26_weeks_basis,
+    jobs.sustained_short_status,
+    jobs.sustained_long_status,
+    jobs.earnings_outcome_short_status,
+    jobs.earnings_outcome_long_status,
+    jobs.earnings_short_basis,
+    jobs.earnings_long_basis,
     jobs.ips_threshold_status,
 
     -- numerics
@@ -58,10 +58,10 @@ select
     jobs.hourly_pay_gbp,
     round(jobs.average_weekly_pay_gbp, 2) as average_weekly_pay_gbp,
     jobs.nlw_at_job_start_gbp,
-    jobs.earnings_13_weeks_gbp,
-    jobs.earnings_threshold_13_weeks_gbp,
-    jobs.earnings_26_weeks_gbp,
-    jobs.earnings_threshold_26_weeks_gbp,
+    jobs.earnings_short_gbp,
+    jobs.earnings_threshold_short_gbp,
+    jobs.earnings_long_gbp,
+    jobs.earnings_threshold_long_gbp,
     jobs.ips_qualifying_days,
     jobs.claims_count,
     jobs.claiming_partners_count,
@@ -71,8 +71,8 @@ select
     date_trunc('month', jobs.job_start_date)::date as job_start_month,
     jobs.evidenced_end_date,
     jobs.continuous_end_date,
-    jobs.sustained_13_weeks_due_date,
-    jobs.sustained_26_weeks_due_date,
+    jobs.sustained_short_due_date,
+    jobs.sustained_long_due_date,
     jobs.as_at_date,
 
     -- flags
@@ -81,12 +81,12 @@ select
     jobs.is_contradicted,
     jobs.is_self_employed,
     jobs.is_self_employment_start,
-    jobs.is_sustained_13_weeks,
-    jobs.is_sustained_26_weeks,
-    jobs.is_earnings_outcome_13_weeks,
-    jobs.is_earnings_outcome_26_weeks,
+    jobs.is_sustained_short,
+    jobs.is_sustained_long,
+    jobs.is_earnings_outcome_short,
+    jobs.is_earnings_outcome_long,
     jobs.is_ips_threshold_outcome,
-    jobs.is_self_employment_sustained_26_weeks,
+    jobs.is_self_employment_sustained_long,
     jobs.has_hmrc_evidence,
     jobs.has_partner_claim
 from jobs

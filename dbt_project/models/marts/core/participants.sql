@@ -64,13 +64,13 @@ episode_summary as (
         min(first_job_start_date) as first_job_start_date,
         bool_or(is_started) as is_started,
         bool_or(has_job_start) as has_job_start,
-        bool_or(is_sustained_13_weeks) as has_sustained_13_weeks,
-        bool_or(is_sustained_26_weeks) as has_sustained_26_weeks,
-        bool_or(is_earnings_outcome_26_weeks) as has_earnings_outcome_26_weeks,
+        bool_or(is_sustained_short) as has_sustained_short,
+        bool_or(is_sustained_long) as has_sustained_long,
+        bool_or(is_earnings_outcome_long) as has_earnings_outcome_long,
         bool_or(has_progression_outcome) as has_progression_outcome,
         bool_or(is_started and workwell_work_status_at_referral = 'in_work') as is_workwell_started_in_work,
-        bool_or(is_retained_13_weeks) as has_retained_13_weeks,
-        bool_or(is_retained_26_weeks) as has_retained_26_weeks,
+        bool_or(is_retained_short) as has_retained_short,
+        bool_or(is_retained_long) as has_retained_long,
         min(return_to_work_date) as first_return_to_work_date
     from episodes
     group by participant_id
@@ -110,16 +110,16 @@ select
     coalesce(xref.is_linked_to_hmrc, false) as is_linked_to_hmrc,
     episode_summary.is_started,
     episode_summary.has_job_start,
-    episode_summary.has_sustained_13_weeks,
-    episode_summary.has_sustained_26_weeks,
-    episode_summary.has_earnings_outcome_26_weeks,
+    episode_summary.has_sustained_short,
+    episode_summary.has_sustained_long,
+    episode_summary.has_earnings_outcome_long,
     episode_summary.has_progression_outcome,
 
     -- WorkWell (docs: workwell_retention)
     episode_summary.first_return_to_work_date,
     coalesce(episode_summary.is_workwell_started_in_work, false) as is_workwell_started_in_work,
-    coalesce(episode_summary.has_retained_13_weeks, false) as has_retained_13_weeks,
-    coalesce(episode_summary.has_retained_26_weeks, false) as has_retained_26_weeks
+    coalesce(episode_summary.has_retained_short, false) as has_retained_short,
+    coalesce(episode_summary.has_retained_long, false) as has_retained_long
 from by_participant
 left join episode_summary on by_participant.participant_id = episode_summary.participant_id
 left join xref on by_participant.participant_id = xref.participant_id

@@ -159,8 +159,8 @@ select
     linked.match_method,
     recorded_job_starts.job_start_key as recorded_job_start_key,
     recorded_job_starts.verification_status as recorded_job_start_verification_status,
-    jobs.sustained_13_weeks_status as recorded_job_sustained_13_weeks_status,
-    jobs.sustained_26_weeks_status as recorded_job_sustained_26_weeks_status,
+    jobs.sustained_short_status as recorded_job_sustained_short_status,
+    jobs.sustained_long_status as recorded_job_sustained_long_status,
     first_job_after_start.job_start_key as first_job_start_key_after_start,
 
     -- numerics
@@ -197,14 +197,14 @@ select
     recorded_job_starts.job_start_key is not null as has_recorded_job_start,
     recorded_job_starts.job_start_key is null and contradicted_job_starts.referral_key is not null
         as has_only_contradicted_recorded_job_start,
-    coalesce(jobs.is_sustained_13_weeks, false) as is_recorded_job_sustained_13_weeks,
-    coalesce(jobs.is_sustained_26_weeks, false) as is_recorded_job_sustained_26_weeks,
+    coalesce(jobs.is_sustained_short, false) as is_recorded_job_sustained_short,
+    coalesce(jobs.is_sustained_long, false) as is_recorded_job_sustained_long,
     benefits.is_linked_to_dwp,
 
     -- WorkWell (docs: workwell_journey, workwell_retention); null for VCSE referrals
     workwell.work_status_at_referral as workwell_work_status_at_referral,
-    retention.retained_13_weeks_status,
-    retention.retained_26_weeks_status,
+    retention.retained_short_status,
+    retention.retained_long_status,
     workwell.days_referral_to_return_to_work,
     workwell.days_start_to_return_to_work,
     workwell.support_plan_date,
@@ -212,10 +212,10 @@ select
     workwell.has_support_plan,
     workwell.is_off_sick_at_referral,
     retention.has_changed_employer,
-    retention.is_retained_13_weeks_due,
-    retention.is_retained_13_weeks,
-    retention.is_retained_26_weeks_due,
-    retention.is_retained_26_weeks
+    retention.is_retained_short_due,
+    retention.is_retained_short,
+    retention.is_retained_long_due,
+    retention.is_retained_long
 from linked
 left join journeys on linked.referral_key = journeys.referral_key
 left join episodes on linked.referral_key = episodes.referral_key

@@ -32,8 +32,8 @@ jobs as (
     select
         attributed_partner_id as partner_id,
         count(*) filter (where is_job_start) as job_starts,
-        count(*) filter (where is_sustained_13_weeks) as sustained_13_weeks,
-        count(*) filter (where is_sustained_26_weeks) as sustained_26_weeks,
+        count(*) filter (where is_sustained_short) as sustained_short,
+        count(*) filter (where is_sustained_long) as sustained_long,
         count(*) filter (where is_contradicted and meets_job_start_hours_rule) as contradicted_job_starts
     from {{ ref('job_outcomes') }}
     where attributed_partner_id is not null
@@ -47,8 +47,8 @@ counts as (
         grants.partner_id,
         coalesce(starts.starts, 0)::numeric as starts,
         coalesce(jobs.job_starts, 0)::numeric as job_starts,
-        coalesce(jobs.sustained_13_weeks, 0)::numeric as sustained_13_weeks,
-        coalesce(jobs.sustained_26_weeks, 0)::numeric as sustained_26_weeks,
+        coalesce(jobs.sustained_short, 0)::numeric as sustained_short,
+        coalesce(jobs.sustained_long, 0)::numeric as sustained_long,
         coalesce(jobs.contradicted_job_starts, 0)::numeric as contradicted_job_starts
     from grants
     left join starts on grants.partner_id = starts.partner_id
@@ -61,12 +61,12 @@ select
     grants.grant_amount_gbp,
     counts.starts,
     counts.job_starts,
-    counts.sustained_13_weeks,
-    counts.sustained_26_weeks,
+    counts.sustained_short,
+    counts.sustained_long,
     counts.contradicted_job_starts,
     grants.grant_amount_gbp / nullif(counts.starts, 0) as cost_per_start_gbp,
     grants.grant_amount_gbp / nullif(counts.job_starts, 0) as cost_per_job_start_gbp,
-    grants.grant_amount_gbp / nullif(counts.sustained_13_weeks, 0) as cost_per_sustained_13_weeks_gbp,
-    grants.grant_amount_gbp / nullif(counts.sustained_26_weeks, 0) as cost_per_sustained_26_weeks_gbp
+    grants.grant_amount_gbp / nullif(counts.sustained_short, 0) as cost_per_sustained_short_gbp,
+    grants.grant_amount_gbp / nullif(counts.sustained_long, 0) as cost_per_sustained_long_gbp
 from grants
 inner join counts on grants.partner_id = counts.partner_id

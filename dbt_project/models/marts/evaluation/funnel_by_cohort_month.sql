@@ -33,10 +33,10 @@ units as (
         bool_or(is_started and is_sustained_engagement) as is_sustained_engagement,
         bool_or(is_started and has_recorded_job_start) as has_job_start,
         bool_or(is_started and has_only_contradicted_recorded_job_start) as has_contradicted_job_start,
-        bool_or(is_started and has_recorded_job_start and is_recorded_job_sustained_13_weeks)
-            as is_sustained_13_weeks,
-        bool_or(is_started and has_recorded_job_start and is_recorded_job_sustained_26_weeks)
-            as is_sustained_26_weeks,
+        bool_or(is_started and has_recorded_job_start and is_recorded_job_sustained_short)
+            as is_sustained_short,
+        bool_or(is_started and has_recorded_job_start and is_recorded_job_sustained_long)
+            as is_sustained_long,
         bool_or(is_started and not is_leaver) as has_open_start
     from referrals
     group by partner_id, episode_key
@@ -57,8 +57,8 @@ staged as (
         is_sustained_engagement,
         has_job_start,
         has_contradicted_job_start and not has_job_start as has_only_contradicted_job_start,
-        is_sustained_13_weeks,
-        is_sustained_13_weeks and is_sustained_26_weeks as is_sustained_26_weeks,
+        is_sustained_short,
+        is_sustained_short and is_sustained_long as is_sustained_long,
         is_started and not has_open_start as has_left
     from units
 
@@ -79,8 +79,8 @@ counted as (
         count(*) filter (where is_started_stage and is_sustained_engagement) as sustained_engagement,
         count(*) filter (where is_started_stage and has_job_start) as job_start,
         count(*) filter (where is_started_stage and has_only_contradicted_job_start) as contradicted_job_start,
-        count(*) filter (where is_started_stage and is_sustained_13_weeks) as sustained_13_weeks,
-        count(*) filter (where is_started_stage and is_sustained_26_weeks) as sustained_26_weeks,
+        count(*) filter (where is_started_stage and is_sustained_short) as sustained_short,
+        count(*) filter (where is_started_stage and is_sustained_long) as sustained_long,
         count(*) filter (where is_started_stage and has_left) as left_programme
     from staged
     group by partner_id, cohort_month
@@ -95,7 +95,7 @@ select
     {{ safe_ratio('started', 'first_contact') }} as start_rate,
     {{ safe_ratio('sustained_engagement', 'started') }} as sustained_engagement_rate,
     {{ safe_ratio('job_start', 'started') }} as job_start_rate,
-    {{ safe_ratio('sustained_13_weeks', 'job_start') }} as sustained_13_weeks_rate,
-    {{ safe_ratio('sustained_26_weeks', 'sustained_13_weeks') }} as sustained_26_weeks_rate,
+    {{ safe_ratio('sustained_short', 'job_start') }} as sustained_short_rate,
+    {{ safe_ratio('sustained_long', 'sustained_short') }} as sustained_long_rate,
     {{ safe_ratio('left_programme', 'started') }} as leaver_rate
 from counted

@@ -27,8 +27,8 @@ counted as (
         count(*) filter (where is_sustained_engagement) as sustained_engagement,
         count(*) filter (where has_recorded_job_start) as job_start,
         count(*) filter (where has_only_contradicted_recorded_job_start) as contradicted_job_start,
-        count(*) filter (where is_recorded_job_sustained_13_weeks) as sustained_13_weeks,
-        count(*) filter (where is_recorded_job_sustained_26_weeks) as sustained_26_weeks,
+        count(*) filter (where is_recorded_job_sustained_short) as sustained_short,
+        count(*) filter (where is_recorded_job_sustained_long) as sustained_long,
         count(*) filter (where is_leaver) as left_programme
     from referrals
     group by partner_id, referral_month

@@ -7,10 +7,10 @@
     not apply to VCSE episodes): rate -> (numerator count, denominator count) -#}
 {% set rates = {
     'job_start_rate': ('job_starts', 'starters'),
-    'sustained_13_weeks_rate': ('sustained_13_weeks', 'sustained_13_weeks_due'),
-    'sustained_26_weeks_rate': ('sustained_26_weeks', 'sustained_26_weeks_due'),
-    'earnings_outcome_13_weeks_rate': ('earnings_outcome_13_weeks', 'earnings_outcome_13_weeks_due'),
-    'earnings_outcome_26_weeks_rate': ('earnings_outcome_26_weeks', 'earnings_outcome_26_weeks_due'),
+    'sustained_short_rate': ('sustained_short', 'sustained_short_due'),
+    'sustained_long_rate': ('sustained_long', 'sustained_long_due'),
+    'earnings_outcome_short_rate': ('earnings_outcome_short', 'earnings_outcome_short_due'),
+    'earnings_outcome_long_rate': ('earnings_outcome_long', 'earnings_outcome_long_due'),
     'progression_rate': ('progression_outcomes', 'starters'),
     'moved_into_work_rate': ('moved_into_work', 'starters_not_in_work_at_referral'),
 } %}
@@ -36,21 +36,21 @@ counted as (
         count(*) filter (where has_job_start) as job_starts,
         -- job starts the DWP/HMRC evidence contradicts: beside the outcomes, never one of them
         sum(contradicted_job_starts_count) as contradicted_job_starts,
-        count(*) filter (where is_sustained_13_weeks_due) as sustained_13_weeks_due,
-        count(*) filter (where is_sustained_13_weeks and is_sustained_13_weeks_due) as sustained_13_weeks,
-        count(*) filter (where is_sustained_26_weeks_due) as sustained_26_weeks_due,
-        count(*) filter (where is_sustained_26_weeks and is_sustained_26_weeks_due) as sustained_26_weeks,
-        count(*) filter (where is_earnings_outcome_13_weeks_due) as earnings_outcome_13_weeks_due,
-        count(*) filter (where is_earnings_outcome_13_weeks and is_earnings_outcome_13_weeks_due)
-            as earnings_outcome_13_weeks,
-        count(*) filter (where is_earnings_outcome_26_weeks_due) as earnings_outcome_26_weeks_due,
-        count(*) filter (where is_earnings_outcome_26_weeks and is_earnings_outcome_26_weeks_due)
-            as earnings_outcome_26_weeks,
+        count(*) filter (where is_sustained_short_due) as sustained_short_due,
+        count(*) filter (where is_sustained_short and is_sustained_short_due) as sustained_short,
+        count(*) filter (where is_sustained_long_due) as sustained_long_due,
+        count(*) filter (where is_sustained_long and is_sustained_long_due) as sustained_long,
+        count(*) filter (where is_earnings_outcome_short_due) as earnings_outcome_short_due,
+        count(*) filter (where is_earnings_outcome_short and is_earnings_outcome_short_due)
+            as earnings_outcome_short,
+        count(*) filter (where is_earnings_outcome_long_due) as earnings_outcome_long_due,
+        count(*) filter (where is_earnings_outcome_long and is_earnings_outcome_long_due)
+            as earnings_outcome_long,
         -- achieved to date, beside each rate among those due
-        count(*) filter (where is_sustained_13_weeks) as sustained_13_weeks_achieved_to_date,
-        count(*) filter (where is_sustained_26_weeks) as sustained_26_weeks_achieved_to_date,
-        count(*) filter (where is_earnings_outcome_13_weeks) as earnings_outcome_13_weeks_achieved_to_date,
-        count(*) filter (where is_earnings_outcome_26_weeks) as earnings_outcome_26_weeks_achieved_to_date,
+        count(*) filter (where is_sustained_short) as sustained_short_achieved_to_date,
+        count(*) filter (where is_sustained_long) as sustained_long_achieved_to_date,
+        count(*) filter (where is_earnings_outcome_short) as earnings_outcome_short_achieved_to_date,
+        count(*) filter (where is_earnings_outcome_long) as earnings_outcome_long_achieved_to_date,
         count(*) filter (where has_progression_outcome) as progression_outcomes,
         count(*) filter (where has_moved_into_work) as moved_into_work
     from episodes

@@ -57,31 +57,31 @@ counted as (
         count(*) filter (where has_job_start) as job_starts,
         -- job starts the DWP/HMRC evidence contradicts: beside the outcomes, never one of them
         sum(contradicted_job_starts_count) as contradicted_job_starts,
-        count(*) filter (where is_sustained_13_weeks_due) as sustained_13_weeks_due,
-        count(*) filter (where is_sustained_13_weeks) as sustained_13_weeks,
-        count(*) filter (where is_sustained_26_weeks_due) as sustained_26_weeks_due,
-        count(*) filter (where is_sustained_26_weeks) as sustained_26_weeks,
-        count(*) filter (where is_earnings_outcome_13_weeks_due) as earnings_outcome_13_weeks_due,
-        count(*) filter (where is_earnings_outcome_13_weeks and is_earnings_outcome_13_weeks_due)
-            as earnings_outcome_13_weeks,
-        count(*) filter (where is_earnings_outcome_26_weeks_due) as earnings_outcome_26_weeks_due,
-        count(*) filter (where is_earnings_outcome_26_weeks and is_earnings_outcome_26_weeks_due)
-            as earnings_outcome_26_weeks,
+        count(*) filter (where is_sustained_short_due) as sustained_short_due,
+        count(*) filter (where is_sustained_short) as sustained_short,
+        count(*) filter (where is_sustained_long_due) as sustained_long_due,
+        count(*) filter (where is_sustained_long) as sustained_long,
+        count(*) filter (where is_earnings_outcome_short_due) as earnings_outcome_short_due,
+        count(*) filter (where is_earnings_outcome_short and is_earnings_outcome_short_due)
+            as earnings_outcome_short,
+        count(*) filter (where is_earnings_outcome_long_due) as earnings_outcome_long_due,
+        count(*) filter (where is_earnings_outcome_long and is_earnings_outcome_long_due)
+            as earnings_outcome_long,
         -- achieved to date, beside each rate among those due: every achievement known so far,
         -- including those whose window is not over yet (an earnings test can be met early)
-        count(*) filter (where is_sustained_13_weeks) as sustained_13_weeks_achieved_to_date,
-        count(*) filter (where is_sustained_26_weeks) as sustained_26_weeks_achieved_to_date,
-        count(*) filter (where is_earnings_outcome_13_weeks) as earnings_outcome_13_weeks_achieved_to_date,
-        count(*) filter (where is_earnings_outcome_26_weeks) as earnings_outcome_26_weeks_achieved_to_date,
+        count(*) filter (where is_sustained_short) as sustained_short_achieved_to_date,
+        count(*) filter (where is_sustained_long) as sustained_long_achieved_to_date,
+        count(*) filter (where is_earnings_outcome_short) as earnings_outcome_short_achieved_to_date,
+        count(*) filter (where is_earnings_outcome_long) as earnings_outcome_long_achieved_to_date,
         count(*) filter (where is_ips_threshold_outcome) as ips_threshold_outcomes,
         count(*) filter (where is_self_employment_start) as self_employment_starts,
         count(*) filter (where has_progression_outcome) as progression_outcomes,
         count(*) filter (where has_moved_into_work) as moved_into_work,
         -- WorkWell, in work at referral: retained in work (docs: workwell_retention), among those due
-        count(*) filter (where is_retained_13_weeks_due) as retained_13_weeks_due,
-        count(*) filter (where is_retained_13_weeks) as retained_13_weeks,
-        count(*) filter (where is_retained_26_weeks_due) as retained_26_weeks_due,
-        count(*) filter (where is_retained_26_weeks) as retained_26_weeks
+        count(*) filter (where is_retained_short_due) as retained_short_due,
+        count(*) filter (where is_retained_short) as retained_short,
+        count(*) filter (where is_retained_long_due) as retained_long_due,
+        count(*) filter (where is_retained_long) as retained_long
     from by_dimension
     group by dimension, dimension_value
 

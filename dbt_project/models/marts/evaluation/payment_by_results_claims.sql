@@ -3,8 +3,8 @@
 -- the same participant (duplicate claims across partners).
 -- Claimed outcomes:
 --   job_start            every job start a partner records
---   sustained_13_weeks   a recorded job that, on the partner's own record, has lasted 13 weeks
---   sustained_26_weeks   the same at 26 weeks
+--   sustained_short   a recorded job that, on the partner's own record, has lasted 13 weeks
+--   sustained_long   the same at 26 weeks
 -- verification_status (docs: verification_status, outcome_integrity):
 --   job_start claims: the claim's own verification (int_job_start_claims_matched);
 --   sustained claims: the same sustained rule as the outcome, chosen by var('sustained_claim_rule'):
@@ -17,12 +17,12 @@
 --   not_eligible: the job does not meet the job-start hours rule, so no outcome can be paid on it.
 -- The first claimant (earliest recorded month, then partner id) is the original; later claims of
 -- the same outcome for the same participant-level job are duplicates (docs: duplicate_claim_attribution).
-{% set windows = {'13': var('sustained_short_weeks'), '26': var('sustained_long_weeks')} %}
+{% set windows = {'short': var('sustained_short_weeks'), 'long': var('sustained_long_weeks')} %}
 {% set rule = var('sustained_claim_rule') %}
 {% if rule not in ('earnings_test', 'in_work') %}
     {{ exceptions.raise_compiler_error("var sustained_claim_rule must be earnings_test or in_work, not " ~ rule) }}
 {% endif %}
-{% set status_column = 'earnings_outcome_{}_weeks_status' if rule == 'earnings_test' else 'sustained_{}_weeks_status' %}
+{% set status_column = 'earnings_outcome_{}_status' if rule == 'earnings_test' else 'sustained_{}_status' %}
 with
 
 claims as (
@@ -64,7 +64,7 @@ claimed_outcomes as (
 
     select
         claims.*,
-        'sustained_{{ label }}_weeks',
+        'sustained_{{ label }}',
         case
             when not coalesce(jobs.meets_job_start_hours_rule, false) then 'not_eligible'
             when claims.verification_status = 'contradicted' or jobs.is_contradicted then 'contradicted'

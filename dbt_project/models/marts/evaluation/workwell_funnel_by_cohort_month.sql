@@ -41,10 +41,10 @@ staged as (
             and coalesce(referrals.is_did_not_start, false) as is_dns,
         episodes.is_started and coalesce(episodes.has_support_plan, false) as is_support_plan,
         episodes.has_job_start,
-        coalesce(episodes.is_retained_13_weeks_due, false) as is_retained_13_weeks_due,
-        coalesce(episodes.is_retained_13_weeks, false) as is_retained_13_weeks,
-        coalesce(episodes.is_retained_26_weeks_due, false) as is_retained_26_weeks_due,
-        coalesce(episodes.is_retained_26_weeks, false) as is_retained_26_weeks,
+        coalesce(episodes.is_retained_short_due, false) as is_retained_short_due,
+        coalesce(episodes.is_retained_short, false) as is_retained_short,
+        coalesce(episodes.is_retained_long_due, false) as is_retained_long_due,
+        coalesce(episodes.is_retained_long, false) as is_retained_long,
         episodes.return_to_work_date is not null as has_returned_to_work,
         episodes.is_started and episodes.exit_date is not null as has_left
     from episodes
@@ -68,10 +68,10 @@ counted as (
         count(*) filter (where is_support_plan and work_status_at_referral = 'out_of_work' and has_job_start)
             as job_start,
         count(*) filter (where is_started and not is_support_plan and has_job_start) as job_start_outside_funnel,
-        count(*) filter (where is_support_plan and is_retained_13_weeks_due) as retained_13_weeks_due,
-        count(*) filter (where is_support_plan and is_retained_13_weeks) as retained_13_weeks,
-        count(*) filter (where is_support_plan and is_retained_26_weeks_due) as retained_26_weeks_due,
-        count(*) filter (where is_support_plan and is_retained_26_weeks) as retained_26_weeks,
+        count(*) filter (where is_support_plan and is_retained_short_due) as retained_short_due,
+        count(*) filter (where is_support_plan and is_retained_short) as retained_short,
+        count(*) filter (where is_support_plan and is_retained_long_due) as retained_long_due,
+        count(*) filter (where is_support_plan and is_retained_long) as retained_long,
         count(*) filter (where is_started and has_returned_to_work) as returned_to_work,
         count(*) filter (where has_left) as left_programme
     from staged
@@ -85,7 +85,7 @@ select
     {{ safe_ratio('started', 'referred') }} as start_rate,
     {{ safe_ratio('support_plan', 'started') }} as support_plan_rate,
     {{ safe_ratio('job_start', 'support_plan_out_of_work') }} as job_start_rate,
-    {{ safe_ratio('retained_13_weeks', 'retained_13_weeks_due') }} as retained_13_weeks_rate,
-    {{ safe_ratio('retained_26_weeks', 'retained_26_weeks_due') }} as retained_26_weeks_rate,
+    {{ safe_ratio('retained_short', 'retained_short_due') }} as retained_short_rate,
+    {{ safe_ratio('retained_long', 'retained_long_due') }} as retained_long_rate,
     {{ safe_ratio('left_programme', 'started') }} as leaver_rate
 from counted

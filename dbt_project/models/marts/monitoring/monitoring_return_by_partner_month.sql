@@ -54,12 +54,12 @@ events as (
     from referrals where has_recorded_job_start
     union all
     select partner_id, date_trunc('month', recorded_job_start_date + {{ var('sustained_short_weeks') }} * 7 - 1)::date,
-        'jobs_sustained_13_weeks'
-    from referrals where is_recorded_job_sustained_13_weeks
+        'jobs_sustained_short'
+    from referrals where is_recorded_job_sustained_short
     union all
     select partner_id, date_trunc('month', recorded_job_start_date + {{ var('sustained_long_weeks') }} * 7 - 1)::date,
-        'jobs_sustained_26_weeks'
-    from referrals where is_recorded_job_sustained_26_weeks
+        'jobs_sustained_long'
+    from referrals where is_recorded_job_sustained_long
     union all
     select partner_id, date_trunc('month', exit_date)::date, 'leavers' from referrals where is_leaver
 
@@ -71,8 +71,8 @@ event_counts as (
         partner_id,
         month,
         {% for measure in ['referrals_received', 'eligible_referrals', 'first_contacts', 'starts',
-                           'did_not_start', 'job_starts', 'jobs_sustained_13_weeks',
-                           'jobs_sustained_26_weeks', 'leavers'] %}
+                           'did_not_start', 'job_starts', 'jobs_sustained_short',
+                           'jobs_sustained_long', 'leavers'] %}
         count(*) filter (where measure = '{{ measure }}') as {{ measure }}{{ ',' if not loop.last }}
         {% endfor %}
     from events
@@ -114,8 +114,8 @@ assembled as (
         spine.partner_id,
         spine.month,
         {% for measure in ['referrals_received', 'eligible_referrals', 'first_contacts', 'starts',
-                           'did_not_start', 'job_starts', 'jobs_sustained_13_weeks',
-                           'jobs_sustained_26_weeks', 'leavers'] %}
+                           'did_not_start', 'job_starts', 'jobs_sustained_short',
+                           'jobs_sustained_long', 'leavers'] %}
         coalesce(event_counts.{{ measure }}, 0) as {{ measure }},
         {% endfor %}
         coalesce(activity_counts.activities_delivered, 0) as activities_delivered,
