@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from worklink.contracts import PROGRAMME_START, Contract, Privacy
+from worklink.distinct_values import DistinctColumn, first_rows
 from worklink.identifiers import valid_nhs_number_mask, valid_nino_mask, valid_postcode_mask
-from worklink.ingest.distinct_values import DistinctColumn, first_rows
 from worklink.ingest.reader import ROW
 
 ISSUE_COLUMNS = [ROW, "column_name", "rule_id", "severity", "message"]
