@@ -242,7 +242,7 @@ def cpu_index() -> float:
 
 def measure_once(url: str, env: dict[str, str], workdir: Path, sample: Path, held: Path) -> dict:
     """FULL build, the new month arrives, INCREMENTAL nightly; the database starts before the new month."""
-    from worklink.ingest.loader import prepare_warehouse
+    from worklink.ingest import prepare_warehouse
     from worklink.orchestration.nightly_dbt import save_state, source_loads
 
     prepare_warehouse(url)  # a database saved by an older version gains the contracts' new columns

@@ -133,7 +133,7 @@ def bare_copy(url: str, path: Path) -> tuple[float, float, float | None]:
 
 def worklink_ingest(url: str, path: Path, state: Path) -> tuple[float, float, float | None, object]:
     from worklink.contracts import load_contracts
-    from worklink.ingest.loader import ingest_file, prepare_warehouse
+    from worklink.ingest import ingest_file, prepare_warehouse
     from worklink.settings import load_settings
 
     contract = next(c for c in load_contracts() if c.key == "dwp__benefits")

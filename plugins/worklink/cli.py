@@ -493,7 +493,7 @@ def files_confirm(file_id: int) -> None:
     version is kept, flagged not current.
     """
     from worklink.contracts import load_contracts
-    from worklink.ingest.loader import confirm_held_version
+    from worklink.ingest import confirm_held_version
     from worklink.platform.database import ensure_database
 
     try:

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from worklink.contracts import load_contracts
+from worklink.distinct_values import DistinctColumn, distinct_combinations
 from worklink.ingest.checks import _duplicate_rows, prepare, run_gx_suite
-from worklink.ingest.distinct_values import DistinctColumn, distinct_combinations
 from worklink.ingest.reader import ROW, FileRejected, read_landed_file
 from worklink.quality.suites import load_suite
 from worklink.settings import load_settings

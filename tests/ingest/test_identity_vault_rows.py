@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from worklink.contracts import load_contracts
 from worklink.identity import identity_join
-from worklink.ingest.loader import drop_orphaned_halves
+from worklink.ingest.partitions import drop_orphaned_halves
 from worklink.ingest.service import ingest_paths
 from worklink.settings import load_settings
 
@@ -111,7 +111,7 @@ def test_a_large_file_written_in_two_halves_loads_exactly_the_same(extract, db, 
 
 
 def test_a_half_left_by_a_load_that_never_committed_is_dropped_by_the_next_load(extract, db):
-    from worklink.ingest.loader import ensure_feed_tables
+    from worklink.ingest.ddl import ensure_feed_tables
 
     contract = next(c for c in load_contracts() if c.key == "dwp__benefits")
     ensure_feed_tables(db, contract)

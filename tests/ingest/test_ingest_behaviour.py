@@ -240,7 +240,7 @@ def test_a_start_before_its_referral_is_quarantined(landing):
 
 def test_a_much_smaller_resend_is_held_until_confirmed(landing, db):
     """Two rows current; a header-only re-send (0 < 0.5 x 2) is held, then confirmed on purpose."""
-    from worklink.ingest.loader import confirm_held_version
+    from worklink.ingest import confirm_held_version
 
     full = run(write(landing, "WWC_referrals_2026-08.csv", [HEADER, *(g.replace("T-", "H-") for g in GOOD)]))
     empty = run(write(landing, "WWC_referrals_2026-08.csv", [HEADER]))

@@ -64,7 +64,7 @@ def test_psql_runs_with_the_password_in_its_environment_only(session_db):
 
 
 def test_psql_as_evaluator_is_refused_the_vault(session_db):
-    from worklink.ingest.loader import prepare_warehouse
+    from worklink.ingest import prepare_warehouse
 
     prepare_warehouse(session_db)
     proc = subprocess.run([WORKLINK, "psql", "--role", "worklink_evaluator", "-tAc",
@@ -75,7 +75,7 @@ def test_psql_as_evaluator_is_refused_the_vault(session_db):
 def test_db_url_for_the_evaluator_is_read_only(session_db):
     """`worklink db url --role evaluator`: the URL an evaluator is given reads the marts' schemas and
     can write nothing, not even a table of its own."""
-    from worklink.ingest.loader import prepare_warehouse
+    from worklink.ingest import prepare_warehouse
 
     prepare_warehouse(session_db)
     url = subprocess.run([WORKLINK, "db", "url", "--role", "evaluator"], capture_output=True, text=True,

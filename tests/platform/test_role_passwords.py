@@ -42,7 +42,7 @@ def known_passwords(session_db) -> dict[str, str]:
 
 def test_ingestion_from_two_checkouts_leaves_every_role_password_unchanged(
         session_db, server_admin_url, known_passwords, tmp_path, monkeypatch):
-    from worklink.ingest.loader import prepare_warehouse
+    from worklink.ingest import prepare_warehouse
 
     before = password_hashes(server_admin_url)
     assert set(before) == set(ROLES) and all(before.values())
@@ -89,7 +89,7 @@ def test_rotate_passwords_changes_them_on_purpose_and_keeps_the_new_one(
 @pytest.mark.parametrize("role", [EVALUATOR, PUBLIC])
 def test_evaluator_and_public_cannot_connect_to_airflow_or_postgres(session_db, server_admin_url,
                                                                     known_passwords, role):
-    from worklink.ingest.loader import prepare_warehouse
+    from worklink.ingest import prepare_warehouse
 
     prepare_warehouse(session_db)
     password = known_passwords[role]

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
-from worklink.ingest.loader import prepare_warehouse
+from worklink.ingest import prepare_warehouse
 from worklink.platform.roles import EVALUATOR, PUBLIC, role_password
 
 RESTRICTED = ["identity", "raw", "linkage", "ingest"]

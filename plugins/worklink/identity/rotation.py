@@ -7,7 +7,7 @@ HMAC of the identifier under the master key, so a new key gives every identifier
 token. Rotation therefore:
 
 1. computes the new token of every distinct identifier held in ``identity`` (the only place the
-   identifiers are), exactly as ingestion does (``worklink.ingest.loader.pseudonym_columns``);
+   identifiers are), exactly as ingestion does (``worklink.identity.columns.pseudonym_columns``);
 2. rewrites the token columns of every ``raw`` table in one transaction, each row through the
    identity row that holds its identifiers (``worklink.identity.identity_join``; superseded rows
    too, so history stays joinable);
@@ -38,6 +38,14 @@ import psycopg
 from psycopg import sql
 
 from worklink.identity import identity_join, pseudonyms
+from worklink.identity.columns import (
+    FIRST_NAME_COLUMNS,
+    LAST_NAME_COLUMNS,
+    landing_targets,
+    pseudonym_columns,
+    token_column_names,
+)
+from worklink.platform.copy import copy_frame
 from worklink.platform.private_files import write_private_text
 from worklink.settings import load_settings
 
@@ -80,8 +88,6 @@ def _exists(conn: psycopg.Connection, qualified: str) -> bool:
 
 
 def _copy(conn: psycopg.Connection, table: str, frame: pd.DataFrame) -> None:
-    from worklink.linkage.store import copy_frame
-
     copy_frame(conn, table, frame)
 
 
@@ -124,7 +130,6 @@ def retokenise(database_url: str, new_master: bytes, old_master: bytes,
     the new tokens. Returns (raw rows rewritten, linkage keys moved).
     """
     from worklink.contracts import load_contracts
-    from worklink.ingest.loader import landing_targets, pseudonym_columns, token_column_names
 
     say = progress or (lambda _m: None)
     contracts = [c for c in load_contracts() if token_column_names(c)]
@@ -190,9 +195,7 @@ def retokenise(database_url: str, new_master: bytes, old_master: bytes,
 
 
 def _inputs_of(contract, token_col: str) -> list[str]:
-    """The identity columns one token column is computed from (as in ingest.loader.pseudonym_columns)."""
-    from worklink.ingest.loader import FIRST_NAME_COLUMNS, LAST_NAME_COLUMNS
-
+    """The identity columns one token column is computed from (as in identity.columns.pseudonym_columns)."""
     if token_col == "name_dob_token":
         names = set(contract.column_names)
         first = next(c for c in FIRST_NAME_COLUMNS if c in names)
@@ -202,8 +205,6 @@ def _inputs_of(contract, token_col: str) -> list[str]:
 
 
 def _token_inputs(contract) -> set[str]:
-    from worklink.ingest.loader import FIRST_NAME_COLUMNS, LAST_NAME_COLUMNS
-
     cols = {c.name for c in contract.columns if {"nhs_number", "ni_number"} & set(c.rules)}
     names = set(contract.column_names)
     first = next((c for c in FIRST_NAME_COLUMNS if c in names), None)

@@ -18,13 +18,13 @@ import numpy as np
 import pandas as pd
 
 from worklink.contracts import Contract, Privacy, programme_start
+from worklink.distinct_values import DistinctColumn, first_rows
 from worklink.identifiers import (
     normalise_nhs_number_series,
     normalise_nino_series,
     normalise_postcode_series,
     valid_nhs_number_mask,
 )
-from worklink.ingest.distinct_values import DistinctColumn, first_rows
 from worklink.ingest.reader import ROW
 from worklink.rules import RULES
 

@@ -19,8 +19,9 @@ import pandas as pd
 from worklink.contracts import Contract
 from worklink.ingest.checks import prepare, validate
 from worklink.ingest.landing import LandingRefused, open_landed
-from worklink.ingest.loader import bad_row_issues, period_of, period_problem
+from worklink.ingest.periods import period_of, period_problem
 from worklink.ingest.reader import ROW, FileRejected, read_rows
+from worklink.ingest.records import bad_row_issues
 from worklink.quality.suites import load_suite
 
 NOT_CHECKED_HERE = ("whether the file repeats or replaces an earlier delivery, and dates that must "

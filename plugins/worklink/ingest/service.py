@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg
 
 from worklink.contracts import Contract, contract_for_file, load_contracts
+from worklink.ingest.ddl import prepare_warehouse
 from worklink.ingest.landing import (
     LandedFile,
     LandingEntry,
@@ -26,14 +27,7 @@ from worklink.ingest.landing import (
     scan,
     symlink_refusal,
 )
-from worklink.ingest.loader import (
-    PERIOD_FORMAT,
-    FileIssue,
-    IngestResult,
-    ingest_file,
-    period_of,
-    prepare_warehouse,
-)
+from worklink.ingest.loader import ingest_file
 from worklink.ingest.manifest import (
     UNKNOWN,
     archive_landed,
@@ -42,6 +36,8 @@ from worklink.ingest.manifest import (
     log_failure,
     record_unloaded,
 )
+from worklink.ingest.periods import PERIOD_FORMAT, period_of
+from worklink.ingest.results import FileIssue, IngestResult
 from worklink.platform.database import ensure_database, libpq_url
 from worklink.settings import Settings, load_settings
 

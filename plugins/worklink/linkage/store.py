@@ -6,15 +6,13 @@ name, date of birth, postcode or NHS/NI number. (The privacy tests scan it.)
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import datetime
 
 import pandas as pd
 import psycopg
-import pyarrow as pa
-import pyarrow.csv as pacsv
-from psycopg import sql
+
+from worklink.platform.copy import copy_frame
 
 LOCK_KEY = "worklink-linkage"
 
@@ -129,22 +127,6 @@ def ensure_schema(conn: psycopg.Connection) -> None:
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('worklink-ddl'))")
         conn.execute(DDL)
-
-
-def copy_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame) -> None:
-    """COPY a frame (Arrow CSV writer; empty strings only where the value really is '')."""
-    if frame.empty:
-        return
-    schema, name = table.split(".")
-    cols = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
-    buffer = io.BytesIO()
-    pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), buffer,
-                    pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-    data = buffer.getbuffer()
-    with conn.cursor() as cur, cur.copy(
-            sql.SQL("copy {} ({}) from stdin with (format csv)").format(sql.Identifier(schema, name), cols)) as copy:
-        for start in range(0, len(data), 1 << 22):
-            copy.write(data[start:start + (1 << 22)])
 
 
 def start_run(conn: psycopg.Connection, thresholds: dict) -> int:

@@ -44,7 +44,7 @@ class ReprocessOutcome:
 
 def month_files(partner_id: str, period: str, contracts: list[Contract], landing_dir: Path) -> list[Path]:
     """The partner's landed files whose name says ``period`` (any of its feeds)."""
-    from worklink.ingest.loader import period_of
+    from worklink.ingest.periods import period_of
 
     found = []
     for contract in (c for c in contracts if c.partner.id == partner_id):

@@ -53,6 +53,7 @@ from .schema import (
     REQUIRED,
     icb_rel_path,
 )
+from .windows import outcome_windows
 from .workwell import (
     CONTACTS_COLUMNS as WW_CONTACTS_COLUMNS,
 )
@@ -838,6 +839,7 @@ def _by_month(dates: np.ndarray, months: list[str]) -> dict[str, int]:
 
 def _counts(ref: pd.DataFrame, icb: pd.DataFrame, new_jobs: pd.DataFrame, etb_persons: pd.DataFrame) -> dict:
     end = P.DATA_END
+    windows = outcome_windows()  # the dbt vars' windows (sustained_short_weeks, ...)
     by_partner: dict[str, dict[str, int]] = {}
     monthly: dict[str, dict[str, dict[str, int]]] = {
         k: {} for k in ("referrals", "starts", "job_starts", "job_starts_recorded", "job_start_rows", "leavers")
@@ -885,8 +887,8 @@ def _counts(ref: pd.DataFrame, icb: pd.DataFrame, new_jobs: pd.DataFrame, etb_pe
             "job_changes_with_gap": int((rows & r["job_change_gap_days"].notna().to_numpy()).sum()),
             "rereferrals_same_partner_inside_window": int((rereferral == "inside_window").sum()),
             "rereferrals_same_partner_outside_window": int((rereferral == "outside_window").sum()),
-            "sustained_short": int(sustained(91).sum()),
-            "sustained_long": int(sustained(182).sum()),
+            "sustained_short": int(sustained(windows.sustained_days["short"]).sum()),
+            "sustained_long": int(sustained(windows.sustained_days["long"]).sum()),
             "leavers": int((started & ~np.isnat(ex) & (ex <= end)).sum()),
             "qualifications_gained": int(np.isin(qualification, ["esol", "other"]).sum()),
             "esol_qualifications_gained": int((qualification == "esol").sum()),

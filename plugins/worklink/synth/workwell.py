@@ -4,7 +4,8 @@ WorkWell serves people in work but off sick or at risk of falling out of work, a
 work recently (Blackburn with Darwen: in the last 12 weeks). Each ICB referral may be assessed by a
 Work and Health Coach (the WorkWell start), agree a support plan, have contacts, fit-note changes
 and an exit. The truth per referral says whether a person in work at referral was retained in work
-for 13 and 26 weeks from the start (PAYE employment with any employer, a change of employer joined
+for the short and long windows from the start (dbt vars ``workwell_retention_short_weeks`` and
+``workwell_retention_long_weeks``, see synth/windows.py; PAYE employment with any employer, a change of employer joined
 when the new job starts at most ``rates.ww_retention_gap_days`` days after the old one ended; a
 person off sick must also be back at work by the end of the window), their return-to-work date,
 and, for people out of work at referral, their first job start after the start.
@@ -20,6 +21,7 @@ import pandas as pd
 from . import params as P
 from .population import DAY, _choice, to_weekday
 from .programme import _job_spells
+from .windows import outcome_windows
 
 NAT = np.datetime64("NaT", "D")
 IN_WORK = ("employed_off_sick", "employed_at_risk")
@@ -93,6 +95,7 @@ def simulate_workwell(
 
     ``jobs``: every true job (person_id, nino, start_date, end_date, self_employed, new_job).
     """
+    windows = outcome_windows()  # the dbt vars' retention and follow-up windows
     n = len(icb)
     rd = icb["referral_date"].to_numpy().astype("datetime64[D]")
     status = icb["employment_status_at_referral"].to_numpy().astype(str)
@@ -136,15 +139,16 @@ def simulate_workwell(
         islands = _islands([(s, e) for s, e, _ in spells], gap)
         row = {"retained_short": "", "retained_long": "", "first_job_start_date": NAT}
         if started[i] and in_work[i]:
-            for weeks in (13, 26):
+            for role, weeks in windows.retention_weeks.items():
                 last = assessment[i] + (7 * weeks - 1) * DAY
                 if last > P.DATA_END:
                     continue
                 employed = any(a <= assessment[i] and b >= last for a, b in islands)
                 back = not off_sick[i] or (returned[i] and rtw[i] <= last)
-                row[f"retained_{weeks}_weeks"] = "Y" if employed and back else "N"
+                row[f"retained_{role}"] = "Y" if employed and back else "N"
         if started[i] and not in_work[i]:
-            until = min(exit_date[i] + 182 * DAY, P.DATA_END) if exited[i] else P.DATA_END
+            followup = windows.outcome_followup_days_after_exit * DAY
+            until = min(exit_date[i] + followup, P.DATA_END) if exited[i] else P.DATA_END
             firsts = sorted(s for s, _, new in spells if new and assessment[i] <= s <= until)
             if firsts:
                 row["first_job_start_date"] = firsts[0]
@@ -261,8 +265,8 @@ def workwell_counts(truth: pd.DataFrame) -> dict:
         "returned_to_work": int(truth["return_to_work_date"].notna().sum()),
         "job_starts_out_of_work": int(truth["first_job_start_date"].notna().sum()),
     }
-    for weeks in (13, 26):
-        col = truth[f"retained_{weeks}_weeks"]
-        counts[f"retained_{weeks}_weeks_due"] = int((col != "").sum())
-        counts[f"retained_{weeks}_weeks"] = int((col == "Y").sum())
+    for role in ("short", "long"):
+        col = truth[f"retained_{role}"]
+        counts[f"retained_{role}_due"] = int((col != "").sum())
+        counts[f"retained_{role}"] = int((col == "Y").sum())
     return counts

@@ -8,7 +8,8 @@
 --   N weeks            everywhere (docs: n_weeks): the 7N days from the start date counted
 --                      inclusively, start .. start + 7N - 1; "lasts N weeks" means in work on the
 --                      last of them, and a rule is due once that day is on or before the as-at date.
---   sustained N weeks  in work continuously from the job start for N weeks (N = 13, 26): the
+--   sustained N weeks  in work continuously from the job start for N weeks (columns *_short: N =
+--                      var('sustained_short_weeks'), 13; *_long: var('sustained_long_weeks'), 26): the
 --                      job's continuous spell (jobs joined across restarts of at most
 --                      var('job_restart_gap_days')) reaches start + 7N - 1, and that day is on or
 --                      before the as-at date. Matches the generator's truth.
@@ -23,7 +24,7 @@
 --   IPS threshold      at least var('ips_weeks_required') weeks (x7 days) in work at
 --                      >= var('ips_min_hours_per_week') hours a week within
 --                      var('ips_window_weeks') weeks of the job start.
---   self-employment    a job start recorded as self-employed; sustained at 26 weeks as above.
+--   self-employment    a job start recorded as self-employed; sustained over the long window as above.
 --
 -- This model is the one place that decides whether a job counts (docs: outcome_integrity); every
 -- mart reads its flags. A job counts (is_job_start) when it meets the job-start hours rule and the

@@ -90,18 +90,24 @@ with_exit as (
 
 ),
 
+attributed as (
+
+    -- the job starts in each episode's outcome window (int_job_starts_attributed_to_spells)
+    select * from {{ ref('int_job_starts_attributed_to_spells') }}
+    where spell_level = 'episode'
+
+),
+
 episode_jobs as (
 
     select distinct on (with_exit.episode_key)
         with_exit.episode_key,
         jobs.*
     from with_exit
-    cross join dates
-    inner join jobs
-        on with_exit.participant_id = jobs.participant_id
-        and jobs.job_start_date >= with_exit.start_date
-        and jobs.job_start_date <= coalesce(
-            with_exit.exit_date + {{ var('outcome_followup_days_after_exit') }}, dates.as_at_date)
+    inner join attributed
+        on with_exit.episode_key = attributed.spell_key
+        and attributed.is_job_start
+    inner join jobs on attributed.job_start_key = jobs.job_start_key
     -- WorkWell participants in work at referral are measured by retention, not by a job start
     where with_exit.is_started and not with_exit.is_workwell_in_work_at_referral
     order by with_exit.episode_key, jobs.job_start_date, jobs.job_start_key
@@ -112,19 +118,10 @@ episode_contradicted_jobs as (
 
     -- job starts in the episode's outcome window that the DWP/HMRC evidence contradicts: reported
     -- beside the outcomes, never counted as one (int_job_starts_evaluated decides)
-    select with_exit.episode_key, count(*) as contradicted_job_starts_count
-    from with_exit
-    cross join dates
-    inner join {{ ref('int_job_starts_evaluated') }} as contradicted
-        on with_exit.participant_id = contradicted.participant_id
-        and contradicted.is_contradicted
-        and contradicted.meets_job_start_hours_rule
-        and not contradicted.is_before_first_referral
-        and contradicted.job_start_date >= with_exit.start_date
-        and contradicted.job_start_date <= coalesce(
-            with_exit.exit_date + {{ var('outcome_followup_days_after_exit') }}, dates.as_at_date)
-    where with_exit.is_started
-    group by with_exit.episode_key
+    select spell_key as episode_key, count(*) as contradicted_job_starts_count
+    from attributed
+    where is_contradicted and meets_job_start_hours_rule
+    group by spell_key
 
 )
 

@@ -60,12 +60,6 @@ jobs as (
 
 ),
 
-dates as (
-
-    select * from {{ ref('int_reporting_dates_derived') }}
-
-),
-
 recorded_claims as (
 
     -- the job starts the partner recorded for this referral whose job meets the job-start hours
@@ -109,21 +103,14 @@ contradicted_job_starts as (
 first_job_after_start as (
 
     -- any evidence (partner or HMRC): the participant's first job start after this start
-    select distinct on (journeys.referral_key)
-        journeys.referral_key,
-        jobs.job_start_key,
-        jobs.job_start_date
-    from journeys
-    cross join dates
-    inner join jobs
-        on journeys.participant_id = jobs.participant_id
-        and jobs.is_job_start
-        and not jobs.is_before_first_referral
-        and jobs.job_start_date >= journeys.start_date
-        and jobs.job_start_date <= coalesce(
-            journeys.exit_date + {{ var('outcome_followup_days_after_exit') }}, dates.as_at_date)
-    where journeys.is_started
-    order by journeys.referral_key, jobs.job_start_date, jobs.job_start_key
+    -- (the attribution rule: int_job_starts_attributed_to_spells)
+    select distinct on (spell_key)
+        spell_key as referral_key,
+        job_start_key,
+        job_start_date
+    from {{ ref('int_job_starts_attributed_to_spells') }}
+    where spell_level = 'referral' and is_job_start
+    order by spell_key, job_start_date, job_start_key
 
 )
 
