@@ -69,7 +69,7 @@ partner_claims_as_recorded as (
     -- a job start whose referral is not in the warehouse (parent quarantined) is held out and
     -- counted in int_child_rows_held_for_missing_parent
     inner join referrals on job_starts.referral_key = referrals.referral_key
-    order by job_starts.referral_key, job_starts.job_start_date, job_starts.file_id desc,
+    order by job_starts.referral_key asc, job_starts.job_start_date asc, job_starts.file_id desc,
         job_starts.source_row_number desc
 
 ),

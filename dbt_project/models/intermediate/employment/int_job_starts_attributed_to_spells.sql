@@ -81,6 +81,6 @@ cross join dates
 inner join {{ ref('int_job_starts_evaluated') }} as jobs
     on spells.participant_id = jobs.participant_id
     and not jobs.is_before_first_referral
-    and jobs.job_start_date >= spells.start_date
+    and spells.start_date <= jobs.job_start_date
     and jobs.job_start_date <= coalesce(
         spells.exit_date + {{ var('outcome_followup_days_after_exit') }}, dates.as_at_date)

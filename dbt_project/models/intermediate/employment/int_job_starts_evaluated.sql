@@ -197,8 +197,8 @@ hmrc_earnings as (
         {% endfor %}
     from outcome_jobs
     inner join pay
-        on pay.participant_id = outcome_jobs.participant_id
-        and pay.covered_to_date >= outcome_jobs.job_start_date
+        on outcome_jobs.participant_id = pay.participant_id
+        and outcome_jobs.job_start_date <= pay.covered_to_date
         and pay.covered_from_date <= outcome_jobs.job_start_date
             + greatest({{ windows.values() | join(', ') }}) * 7 - 1
     group by outcome_jobs.job_start_key
@@ -221,10 +221,10 @@ payslip_earnings as (
         {% endfor %}
     from outcome_jobs
     inner join continuity as other
-        on other.participant_id = outcome_jobs.participant_id
+        on outcome_jobs.participant_id = other.participant_id
         and not other.has_hmrc_evidence
         and not other.is_contradicted
-    inner join payslips on payslips.job_start_key = other.job_start_key
+    inner join payslips on other.job_start_key = payslips.job_start_key
     group by outcome_jobs.job_start_key
 
 ),
@@ -247,7 +247,7 @@ declared_earnings as (
     from outcome_jobs
     cross join dates
     inner join continuity as other
-        on other.participant_id = outcome_jobs.participant_id
+        on outcome_jobs.participant_id = other.participant_id
         and not other.has_hmrc_evidence
         and not other.is_contradicted
         and other.hourly_pay_gbp is not null
@@ -323,7 +323,7 @@ ips_overlaps as (
         )) as ips_qualifying_days
     from outcome_jobs
     cross join dates
-    inner join qualifying_spells on qualifying_spells.participant_id = outcome_jobs.participant_id
+    inner join qualifying_spells on outcome_jobs.participant_id = qualifying_spells.participant_id
     group by outcome_jobs.job_start_key
 
 ),

@@ -33,7 +33,7 @@ job_starts as (
         job_start_date
     from {{ ref('stg_vcse__job_starts') }}
     where partner_job_key is not null
-    order by partner_job_key, file_id desc, source_row_number desc
+    order by partner_job_key asc, file_id desc, source_row_number desc
 
 ),
 

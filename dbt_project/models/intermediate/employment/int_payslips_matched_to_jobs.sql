@@ -32,7 +32,7 @@ job_starts as (
         'partner:' || referral_key || ':' || job_start_date as claim_key
     from {{ ref('stg_vcse__job_starts') }}
     where partner_job_key is not null
-    order by partner_job_key, file_id desc, source_row_number desc
+    order by partner_job_key asc, file_id desc, source_row_number desc
 
 ),
 

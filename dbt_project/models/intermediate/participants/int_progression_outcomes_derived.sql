@@ -34,7 +34,7 @@ from_activities as (
     from journeys
     inner join activities
         on journeys.referral_key = activities.referral_key
-        and activities.contact_date >= journeys.start_date
+        and journeys.start_date <= activities.contact_date
     cross join lateral (
         select unnest(case activities.activity_type
             when 'volunteering_placement' then array['volunteering_started']
@@ -60,14 +60,16 @@ from_exits as (
         when 'esol' then array['qualification_gained', 'esol_qualification_gained']
         when 'other' then array['qualification_gained']
         else array[]::text[]
-    end) as qualification(outcome_type)
+    end) as qualification (outcome_type)
 
 ),
 
 outcomes as (
 
     select referral_key, outcome_type, min(achieved_date) as achieved_date
-    from (select * from from_activities union all select * from from_exits) as unioned
+    from (select * from from_activities
+    union all
+    select * from from_exits) as unioned
     group by referral_key, outcome_type
 
 )

@@ -38,7 +38,7 @@ exits as (
         is_planned_exit,
         qualification_gained
     from {{ ref('stg_vcse__leavers') }}
-    order by referral_key, exit_date desc, file_id desc
+    order by referral_key asc, exit_date desc, file_id desc
 
 ),
 

@@ -27,7 +27,7 @@ vcse_referrals as (
         ni_number_token,
         reporting_period
     from {{ ref('stg_vcse__referrals') }}
-    order by referral_key, file_id desc, source_row_number desc
+    order by referral_key asc, file_id desc, source_row_number desc
 
 ),
 
@@ -55,7 +55,7 @@ icb_referrals as (
         null::text as ni_number_token,
         reporting_period
     from {{ ref('stg_icb__workwell_referrals') }}
-    order by referral_key, file_id desc, source_row_number desc
+    order by referral_key asc, file_id desc, source_row_number desc
 
 ),
 

@@ -54,7 +54,7 @@ latest as (
         and long.measure = baseline.measure
     where long.timepoint in ('review', 'exit')
         and long.completed_date >= baseline.completed_date
-    order by long.referral_key, long.measure, long.completed_date desc,
+    order by long.referral_key asc, long.measure asc, long.completed_date desc,
         case long.timepoint when 'exit' then 0 else 1 end
 
 ),

@@ -19,7 +19,7 @@ responses as (
             item_08, item_09, item_10, item_11, item_12, item_13, item_14
         ] as items
     from {{ ref('stg_vcse__wellbeing_responses') }}
-    order by referral_key, instrument, timepoint, completed_date, file_id desc, source_row_number desc
+    order by referral_key asc, instrument asc, timepoint asc, completed_date asc, file_id desc, source_row_number desc
 
 ),
 

@@ -42,7 +42,7 @@ exits as (
         exit_date,
         exit_reason
     from {{ ref('stg_icb__workwell_exits') }}
-    order by referral_key, exit_date desc, file_id desc, source_row_number desc
+    order by referral_key asc, exit_date desc, file_id desc, source_row_number desc
 
 ),
 

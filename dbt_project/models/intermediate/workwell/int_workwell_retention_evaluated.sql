@@ -96,9 +96,9 @@ at_start as (
     from journeys
     inner join employment
         on journeys.participant_id = employment.participant_id
-        and employment.employment_start_date <= journeys.start_date
-        and employment.employment_end_date >= journeys.start_date
-    order by journeys.referral_key, employment.employment_end_date desc
+        and journeys.start_date >= employment.employment_start_date
+        and journeys.start_date <= employment.employment_end_date
+    order by journeys.referral_key asc, employment.employment_end_date desc
 
 ),
 

@@ -6,7 +6,7 @@ activities as (
     -- a resubmitted copy keeps the latest file's row
     select distinct on (activity_key) *
     from {{ ref('stg_vcse__activities') }}
-    order by activity_key, file_id desc, source_row_number desc
+    order by activity_key asc, file_id desc, source_row_number desc
 
 ),
 

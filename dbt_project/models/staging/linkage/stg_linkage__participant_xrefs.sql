@@ -25,16 +25,16 @@ renamed as (
 
     select
         -- ids
-        cast(source_record_key as text) as source_record_key,
-        cast(participant_id as text) as participant_id,
+        source_record_key::text as source_record_key,
+        participant_id::text as participant_id,
 
         -- strings
-        cast(source_system as text) as source_system,
-        cast(method as text) as match_method,
-        cast(model_version as text) as linkage_model_version,
+        source_system::text as source_system,
+        method::text as match_method,
+        model_version::text as linkage_model_version,
 
         -- numerics
-        cast(match_probability as double precision) as match_probability
+        match_probability::double precision as match_probability
 
     from source
 

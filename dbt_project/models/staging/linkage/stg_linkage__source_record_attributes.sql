@@ -23,15 +23,15 @@ renamed as (
 
     select
         -- ids
-        cast(source_record_key as text) as source_record_key,
+        source_record_key::text as source_record_key,
 
         -- strings
         -- codes normalised to the warehouse's lower_snake form ('16-24' -> '16_24', '65+' -> '65_plus',
         -- 'Blackburn with Darwen' -> 'blackburn_with_darwen') whatever the linkage step writes
-        lower(cast(sex as text)) as sex,
-        replace(replace(lower(cast(age_band_at_referral as text)), '-', '_'), '+', '_plus') as age_band_at_referral,
-        upper(cast(postcode_district as text)) as postcode_district,
-        replace(lower(trim(cast(borough as text))), ' ', '_') as borough
+        lower(sex::text) as sex,
+        replace(replace(lower(age_band_at_referral::text), '-', '_'), '+', '_plus') as age_band_at_referral,
+        upper(postcode_district::text) as postcode_district,
+        replace(lower(trim(borough::text)), ' ', '_') as borough
 
     from source
 
