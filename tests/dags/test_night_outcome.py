@@ -61,6 +61,15 @@ def test_a_clean_night_is_not_failed():
     assert failed == [] and summary.startswith("all 5 tasks succeeded")
 
 
+def test_a_night_whose_retention_step_failed_is_failed():
+    # Hand-written: everything loaded and built, but deleting expired data failed (a disk error):
+    # the data-protection duty was not met, so the night is failed and the engineers are told.
+    states = {"a.ingest": "success", "a.alert": "success", "link_participants": "success",
+              "dbt_build.nightly": "success", "dbt_build.source_freshness": "success", "apply_retention": "failed"}
+    failed, summary = summarise_states(states)
+    assert failed == ["apply_retention"] and summary.splitlines()[0] == "1 of 6 tasks failed"
+
+
 def test_engineers_get_an_email_notifier_over_worklink_smtp(monkeypatch):
     from worklink.orchestration import dags
 

@@ -18,6 +18,9 @@ from PIL import Image
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+REPO = Path(__file__).resolve().parents[2]
+# Each section's screenshot is kept here for CI to keep as an artifact (ignored by git).
+ARTIFACTS = Path(os.environ.get("WORKLINK_TEST_ARTIFACTS", REPO / "artifacts")) / "report-sections"
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +104,44 @@ def test_report_screenshot_is_not_blank(report, browser, tmp_path):
     assert image.size == (1100, 3000)
     colours = image.getcolors(maxcolors=1_000_000)
     assert colours is not None and len(colours) > 50, "screenshot looks blank"
+
+
+def test_every_section_states_its_coverage_and_is_kept_as_a_screenshot(report, browser):
+    """Rendered in headless chromium (Playwright driving Debian's chromium; no browser download):
+    every section carries the as-at date and the deliveries it covers under its heading, so a
+    page read, printed or pasted on its own says what it covers; each section's screenshot is kept
+    in artifacts/report-sections/ and is not blank."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):
+        old.unlink()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=browser,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        try:
+            page = chromium.new_page(viewport={"width": 1100, "height": 900})
+            page.goto(report.as_uri())
+            sections = page.locator("main > section")
+            assert sections.count() >= 10
+            for i in range(sections.count()):
+                section = sections.nth(i)
+                anchor = section.locator("h2").first.get_attribute("id")
+                coverage = section.locator(":scope > p.coverage")
+                assert coverage.count() == 1, anchor
+                text = coverage.inner_text()
+                assert text.startswith("Outcomes as at ") and "not known" not in text, (anchor, text)
+                assert "Deliveries covered: " in text and "none." not in text, (anchor, text)
+                shot = ARTIFACTS / f"{i + 1:02d}-{anchor}.png"
+                section.screenshot(path=str(shot))
+                colours = Image.open(shot).convert("RGB").getcolors(maxcolors=1_000_000)
+                assert colours is not None and len(colours) > 20, f"{shot.name} looks blank"
+        finally:
+            chromium.close()
+    assert len(list(ARTIFACTS.glob("*.png"))) == sections_count_of(report)
+
+
+def sections_count_of(report: Path) -> int:
+    return report.read_text().count("<section>")

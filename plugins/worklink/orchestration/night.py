@@ -21,7 +21,7 @@ TASK_TIMEOUT = timedelta(hours=2)
 DAGRUN_TIMEOUT = timedelta(hours=6)
 SMTP_CONN_ID = "worklink_smtp"
 CRITICAL_SUFFIXES = (".ingest", ".alert", "check_deliveries", "link_participants", "dbt_build.nightly",
-                     "dbt_build.source_freshness")
+                     "dbt_build.source_freshness", "apply_retention")
 FAILED_STATES = {"failed", "upstream_failed"}
 
 
