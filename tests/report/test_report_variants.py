@@ -246,3 +246,16 @@ def test_coverage_line_names_the_as_at_date_and_each_partners_delivery_months():
     section = build.with_coverage("<h2 id='x'>X</h2><p>body</p>", build.coverage_line(data))
     assert section.startswith("<section><h2 id='x'>X</h2><p class='coverage'>") and section.endswith(
         "<p>body</p></section>")
+
+
+def test_only_the_reference_variant_is_labelled_reference():
+    """Hand-built: peer_led has no sustained-rate difference published (no row at all) and a
+    suppressed employment-rate difference; it is not the reference, so it shows '–' and '[c]', while
+    keyworker_only (its own reference_variant) shows 'reference' for every rate."""
+    from worklink.report import build
+
+    frame = hand_built_tables()["outcomes_by_service_variant"]
+    assert build._difference(frame, "ancoats_trust", "peer_led", "sustained_short_rate") == ("–", False)
+    assert build._difference(frame, "ancoats_trust", "peer_led", "moved_into_work_rate") == ("[c]", False)
+    for rate in ("job_start_rate", "moved_into_work_rate", "sustained_short_rate"):
+        assert build._difference(frame, "ancoats_trust", "keyworker_only", rate) == ("reference", False)

@@ -346,9 +346,11 @@ def _points(value: float) -> str:
 def _difference(frame: pd.DataFrame, partner: str, variant: str, rate: str) -> tuple[str, bool]:
     """'+2.2 pp (-10.6 to +15.1)' and whether the comparison is underpowered."""
     where = {"partner_id": partner, "service_variant": variant}
+    if (_cells(frame, **where)["reference_variant"] == variant).any():
+        return "reference", False
     value, display = _one(frame, **where, measure=f"{rate}_difference")
-    if value is None:
-        return (display if display == SUPPRESSED else "reference"), False
+    if value is None:  # suppressed, or no difference published (a rate without its base)
+        return (display if display == SUPPRESSED else "–"), False
     lower = _one(frame, **where, measure=f"{rate}_difference_ci_lower")[0]
     upper = _one(frame, **where, measure=f"{rate}_difference_ci_upper")[0]
     detectable = _one(frame, **where, measure=f"{rate}_minimum_detectable_difference")[0]
