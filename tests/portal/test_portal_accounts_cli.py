@@ -58,7 +58,7 @@ def sign_in_as(client, username, password):
 @pytest.mark.parametrize("role", ["worklink_evaluator", "worklink_public"])
 def test_evaluator_and_public_roles_cannot_read_accounts(portal_env, session_db, role):
     from sqlalchemy.engine import make_url
-    from worklink.ingest.loader import prepare_warehouse
+    from worklink.ingest import prepare_warehouse
     from worklink.platform.roles import role_password
 
     prepare_warehouse(session_db)  # the roles and their grants, as every load applies them

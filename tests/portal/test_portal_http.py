@@ -255,7 +255,7 @@ def test_a_partner_cannot_reach_another_partners_pages_or_files(portal_env, sess
             assert b.get(url).status_code == 403, url
         assert b.get(f"/p/{ACT}/uploads/{upload_id}").status_code == 404  # A's upload under B's own path
         assert b.get(f"/p/{ACT}/templates/fit_notes").status_code == 404  # a feed B does not send
-        from worklink.ingest.loader import prepare_warehouse
+        from worklink.ingest import prepare_warehouse
 
         prepare_warehouse(session_db)  # the platform's tables, where the nightly records alerts
         with psycopg.connect(session_db) as conn:
