@@ -100,6 +100,17 @@ SAMPLES = {
     "WORKLINK_DBT_USER": "dbt",
     "WORKLINK_DBT_PASSWORD": "pw",
     "WORKLINK_DBT_DBNAME": "wh",
+    "WORKLINK_CONTRACTS_DIR": "/tmp/wl-contracts",
+    "WORKLINK_RETENTION_NIGHTLY": "True",  # switches: shown as True
+    "WORKLINK_RETENTION_CONFIG": "/tmp/retention.yml",
+    "WORKLINK_RETENTION_EVALUATION_MONTHS": "36",
+    "WORKLINK_ACTOR": "ig-lead",
+    "WORKLINK_PORTAL_MAX_UPLOAD_MB": "7.5",
+    "WORKLINK_PORTAL_MAX_UNPACKED_MB": "250",
+    "WORKLINK_PORTAL_MAX_UNPACK_RATIO": "50",
+    "WORKLINK_PORTAL_SESSION_IDLE_MINUTES": "45",
+    "WORKLINK_PORTAL_SECURE_COOKIES": "True",
+    "WORKLINK_EXECUTOR": "celery",
     **{f"{role.upper()}_PASSWORD": f"pw-{role}" for role in DATABASE_ROLES},
 }
 
