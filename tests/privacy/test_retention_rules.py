@@ -56,7 +56,7 @@ def test_the_platform_config_names_every_store_with_its_basis_and_the_period_is_
     monkeypatch.setenv("WORKLINK_RETENTION_EVALUATION_MONTHS", "36")
     assert load_retention_config().evaluation_period_months == 36
     monkeypatch.setenv("WORKLINK_RETENTION_EVALUATION_MONTHS", "two years")
-    with pytest.raises(ValueError, match="whole number of months"):
+    with pytest.raises(ValueError, match="WORKLINK_RETENTION_EVALUATION_MONTHS must be a whole number"):
         load_retention_config()
 
 
