@@ -198,12 +198,14 @@ def test_erasing_one_person_leaves_nothing_identifying_and_the_marts_lose_exactl
 
     out = _worklink("erase", "--partner", person["partner"], "--record-id", person["record_id"], "--yes",
                     "--request-ref", "TEST-ERASE-1")
-    assert "erased:" in out and person["nhs"] not in out
+    assert "erased:" in out and not any(needle in out for needle in needles)
 
     with psycopg.connect(warehouse, autocommit=True) as conn:
         assert _db_hits(conn, pattern, _all_schemas(conn)) == []
         # surname and date of birth together in one row (in any format a file may use)
-        dobs = {person["dob"]}
+        # (participant ids are random per database, so the chosen person differs between runs and
+        # may have no date of birth or no NHS number: only the values they have are looked for)
+        dobs = {person["dob"]} if person["dob"] else set()
         if person["dob"]:
             y, m, d = person["dob"].split("-")
             dobs |= {f"{d}/{m}/{y}"}
@@ -217,7 +219,7 @@ def test_erasing_one_person_leaves_nothing_identifying_and_the_marts_lose_exactl
                             and any(x in row for x in dobs)), path.name
         log = conn.execute("select counts, detail from ingest.data_protection_log where action = 'erasure'").fetchall()
         assert len(log) == 1 and log[0][0]["archived_files"] >= len(in_archive) > 0
-        assert person["nhs"] not in str(log)
+        assert not any(needle in str(log) for needle in needles)
         assert conn.execute("select status from linkage.participants where participant_id = %s",
                             (person["pid"],)).fetchone()[0] == "retired"
     _worklink("archive", "verify")  # every re-written file matches its new hash in the manifest
