@@ -76,6 +76,70 @@ class Grant(Strict):
 DELIVERY_KINDS = ("vcse", "nhs_icb")
 
 
+class NameVariation(Strict):
+    """How often the partner's staff record a name or date of birth differently from the truth
+    (not defects: the linkage must still find the person)."""
+
+    nickname: float = Field(default=0.08, ge=0, le=1, description="a nickname for the first name")
+    typo: float = Field(default=0.04, ge=0, le=1, description="one mistyped letter")
+    case: float = Field(default=0.08, ge=0, le=1, description="upper case or stray spaces")
+    swap: float = Field(default=0.015, ge=0, le=1, description="first and last name swapped")
+    missing: float = Field(default=0.02, ge=0, le=1, description="date of birth left empty")
+    curly_apostrophe: bool = Field(default=False, description="O'Brien typed as O’Brien (a word processor)")
+
+
+class AddressRecording(Strict):
+    """How the partner's form records the first line of an address."""
+
+    share: float = Field(default=0.7, ge=0, le=1, description="share of referrals with an address")
+    own_box: bool = Field(default=False, description="house number in a box of its own")
+    abbreviated: float = Field(default=0.3, ge=0, le=1, description="share writing 'Rd' for 'Road'")
+
+
+class Synthetic(Strict):
+    """``synthetic:`` in partner.yml: how the sample generator (worklink.synth) simulates a VCSE
+    partner of the Trailblazer (kind vcse). Optional, like every field in it: a copied folder without
+    the block gets these defaults (docs/synthetic-data.md "Partners")."""
+
+    referral_weight: float = Field(
+        default=0.33, gt=0, description="relative share of the ETB people referred to this partner "
+                                        "(weights of all VCSE partners are normalised)")
+    id_prefix: str | None = Field(
+        default=None, pattern=r"^[A-Z][A-Z0-9-]*$",
+        description="referral id prefix (none: the initials of the id's words, upper case, and '-')")
+    id_digits: int = Field(default=6, ge=3, le=9, description="digits after the prefix, zero-padded "
+                                                              "(re-referrals count up from 9 followed by zeros)")
+    id_start: int = Field(default=1, ge=0, description="number of the first referral")
+    service_variants: tuple[str, str] = Field(
+        default=("standard", "enhanced"),
+        description="the two delivery models tested; the second starts more people (Rates.variant_b_start_uplift)")
+    instruments: list[str] = Field(default=["WEMWBS"], min_length=1,
+                                   description="wellbeing instruments used (code list instrument, upper case)")
+    records_nhs_number: float = Field(default=0.30, ge=0, le=1, description="share of referrals with an NHS number")
+    records_ni_number: float = Field(default=0.45, ge=0, le=1, description="share of referrals with a NINo")
+    nhs_number_spaced: float = Field(default=0.1, ge=0, le=1, description="NHS numbers written '999 123 4567'")
+    postcode_messy: float = Field(default=0.12, ge=0, le=1, description="postcodes lower case or without space")
+    line_terminator: Literal["\n", "\r\n"] = Field(default="\n", description="CSV line ending")
+    districts: list[str] | None = Field(
+        default=None, description="postcode districts of the main catchment (80% of its people; none: all of "
+                                  "Manchester)")
+    name_variation: NameVariation = NameVariation()
+    address: AddressRecording = AddressRecording()
+
+    @field_validator("instruments")
+    @classmethod
+    def _known_instruments(cls, value: list[str]) -> list[str]:
+        known = [code.upper() for code in load_code_lists()["instrument"]]
+        unknown = sorted(set(value) - set(known))
+        if unknown:
+            raise ValueError(f"unknown wellbeing instruments {unknown}; known: {known}")
+        return value
+
+    def referral_id_prefix(self, partner_id: str) -> str:
+        """``id_prefix``, or the initials of ``partner_id``'s words: salford_allies -> 'SA-'."""
+        return self.id_prefix or "".join(word[0] for word in partner_id.split("_")).upper() + "-"
+
+
 class Partner(Strict):
     """``contracts/<partner_id>/partner.yml``: the partner's facts, shared by all its feeds."""
 
@@ -91,6 +155,8 @@ class Partner(Strict):
         default="monthly", description="one file per feed per month (the feed's file.due_days_after_period "
                                        "says when it is late)")
     grants: list[Grant] = Field(default_factory=list, description="funding, for cost per outcome")
+    synthetic: Synthetic = Field(default_factory=Synthetic,
+                                 description="how the sample generator simulates the partner (kind vcse)")
 
     @model_validator(mode="after")
     def _delivery_partner_complete(self) -> Partner:

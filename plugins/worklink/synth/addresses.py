@@ -26,13 +26,10 @@ STREETS = ["Alder", "Ashton", "Barlow", "Beechwood", "Bridge", "Brunswick", "Bur
 SUFFIXES = ["Road", "Street", "Avenue", "Lane", "Close", "Drive", "Grove", "Terrace", "Crescent", "Walk"]
 SHORT = {"Road": "Rd", "Street": "St", "Avenue": "Ave", "Lane": "Ln", "Close": "Cl", "Drive": "Dr", "Grove": "Gr",
          "Terrace": "Ter", "Crescent": "Cres", "Walk": "Wlk"}
-# partner -> (share of referrals with an address, house number in a box of its own, share abbreviated)
-RECORDING = {
-    "ancoats_trust": (0.6, True, 0.5),
-    "mossside_carers": (0.7, False, 0.3),
-    "wythenshawe_wellbeing": (0.85, True, 0.1),
-    "icb_workwell": (0.9, False, 0.0),
-}
+# (share of referrals with an address, house number in a box of its own, share abbreviated): the
+# ICB's here; each VCSE partner's in its partner.yml (synthetic.address)
+Recording = tuple[float, bool, float]
+ICB_RECORDING: Recording = (0.9, False, 0.0)
 
 
 def _hash(values: list[str]) -> np.ndarray:
@@ -52,10 +49,11 @@ def homes(person_ids: np.ndarray, postcodes: np.ndarray) -> tuple[np.ndarray, np
     return number, street
 
 
-def referral_address(partner: str, record_keys: list[str], person_ids: np.ndarray,
+def referral_address(recording: Recording, record_keys: list[str], person_ids: np.ndarray,
                      postcodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(address_line, house_number) as ``partner`` writes them for each referral (None: not recorded)."""
-    share, own_box, abbreviated = RECORDING[partner]
+    """(address_line, house_number) as a partner with these ``recording`` habits writes them for each
+    referral (None: not recorded)."""
+    share, own_box, abbreviated = recording
     number, street = homes(person_ids, postcodes)
     h = _hash([f"address|{k}" for k in record_keys])
     recorded = (h % 1000) < share * 1000

@@ -79,14 +79,14 @@ class Gap:
 
 @dataclass(frozen=True)
 class Rates:
-    """Population mix, funnel rates and timelines. Defaults are documented in docs/synthetic-data.md."""
+    """Population mix, funnel rates and timelines. Defaults are documented in docs/synthetic-data.md;
+    what differs between VCSE partners is in their partner.yml (``synthetic:``)."""
 
     # --- population mix
     share_workwell_bwd: float = 0.6  # of --participants: BwD WorkWell residents (rest: Manchester ETB)
     comparison_ratio: float = 0.35  # non-participant claimant comparison population, x participants
     etb_second_partner: float = 0.08  # ETB person also referred to a second VCSE partner
     etb_in_icb_feed: float = 0.12  # ETB person also referred via the MFT WorkWell extension (ICB feed)
-    partner_weights: tuple[float, float, float] = (0.36, 0.30, 0.34)  # ancoats, mossside, wythenshawe
     etb_month_weights: tuple[float, ...] = (0.35, 0.6, 0.85, 1.0, 1.1, 1.1, 0.8, 1.1, 1.1, 1.05)  # Jun..Mar
     ww_month_ramp: tuple[float, float] = (0.4, 1.0)  # first/last month weight, linear in between
     has_nhs_number: float = 0.97  # person has an NHS number at all (truth)
@@ -94,9 +94,8 @@ class Rates:
     has_phone: float = 0.65
     has_email: float = 0.5
     moved_postcode: float = 0.12  # person moved; some sources still hold the previous postcode
-    # --- how often VCSE partners record identifiers (per partner: ancoats, mossside, wythenshawe)
-    vcse_records_nhs: tuple[float, float, float] = (0.30, 0.25, 0.40)
-    vcse_records_nino: tuple[float, float, float] = (0.45, 0.40, 0.45)
+    # --- how often VCSE partners record identifiers: each partner's share is in its partner.yml
+    # (synthetic.records_nhs_number, records_ni_number); the share of the referrals from the WorkWell route
     vcse_records_nhs_if_icb: float = 0.8  # referred through the WorkWell/MFT route: NHS number known
     # --- ETB funnel
     eligible: float = 0.85

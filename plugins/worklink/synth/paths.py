@@ -29,6 +29,7 @@ import pandas as pd
 
 from . import params as P
 from .population import DAY
+from .schema import PartnerSpec
 
 STREAM = 0x9A7115
 SHARE_UNDER_4_HOURS = 0.15
@@ -39,8 +40,6 @@ SHARE_REREFERRED = 0.25
 SHARE_JOB_CHANGE = 0.5  # of the recorded PAYE jobs that end with time to spare before the data end
 JOB_CHANGE_GAP_DAYS = (10, 30)
 HMRC_LAG_DAYS = 35  # the warehouse's hmrc_reporting_lag_days: a claim must be older to be contradicted
-_ID_FORMAT = {0: "ACT-{:06d}", 1: "MSC{:05d}", 2: "WWC-{:06d}"}
-_ID_BASE = {0: 900000, 1: 90000, 2: 900000}
 
 
 def _pick(rng: np.random.Generator, candidates: np.ndarray, share: float, groups: np.ndarray) -> np.ndarray:
@@ -55,7 +54,7 @@ def _pick(rng: np.random.Generator, candidates: np.ndarray, share: float, groups
 
 
 def add_outcome_paths(seed: int, ref: pd.DataFrame, new_jobs: pd.DataFrame, known_to_hmrc: np.ndarray,
-                      has_nino: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+                      has_nino: np.ndarray, partners: list[PartnerSpec]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(ref, new_jobs) with the paths above; ``ref`` gains ``job_under_4_hours``, ``job_contradicted``,
     ``job_change_gap_days`` and ``rereferral`` (``inside_window`` / ``outside_window`` / None) columns
     for the truth."""
@@ -137,8 +136,9 @@ def add_outcome_paths(seed: int, ref: pd.DataFrame, new_jobs: pd.DataFrame, know
     again["did_not_start_reason"] = rng.choice(["declined", "health_deteriorated"], len(pick))
     again["rereferral"] = kind[pick]
     seq = again.groupby("partner_idx").cumcount().to_numpy()
-    again["referral_id"] = [_ID_FORMAT[p].format(_ID_BASE[p] + s) for p, s in zip(again["partner_idx"], seq,
-                                                                                   strict=True)]
+    # ids after the partner's own series: 9 followed by zeros at its id width (PartnerSpec.rereferral_id_base)
+    again["referral_id"] = [partners[p].referral_id(partners[p].rereferral_id_base + s)
+                            for p, s in zip(again["partner_idx"], seq, strict=True)]
     # new index labels after the existing ones (activities and wellbeing rows point at ref's labels)
     again.index = pd.RangeIndex(ref.index.max() + 1, ref.index.max() + 1 + len(again))
     ref = pd.concat([ref, again]).sort_values(["partner_idx", "referral_date", "person_idx"], kind="stable")

@@ -340,11 +340,7 @@ MANCHESTER_DISTRICTS = [
     "M23",
     "M40",
 ]
-PARTNER_DISTRICTS = {  # main catchment of each VCSE partner (80% of its residents)
-    "ancoats_trust": ["M1", "M4", "M40", "M8", "M9", "M11", "M12"],
-    "mossside_carers": ["M14", "M15", "M16", "M13", "M12"],
-    "wythenshawe_wellbeing": ["M22", "M23", "M21", "M20", "M19", "M18"],
-}
+# each VCSE partner's main catchment (80% of its residents): its partner.yml, synthetic.districts
 BWD_DISTRICTS = ["BB1", "BB2", "BB3"]
 BWD_DISTRICT_WEIGHTS = [0.45, 0.35, 0.20]
 INWARD_LETTERS = list("ABDEFGHJLNPQRSTUWXYZ")  # Royal Mail: never C I K M O V in the inward code

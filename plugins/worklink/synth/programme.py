@@ -12,7 +12,7 @@ import pandas as pd
 from . import params as P
 from . import pools as pool_mod
 from .population import DAY, _choice, to_weekday
-from .schema import PARTNER_IDS, PARTNERS
+from .schema import PartnerSpec
 
 NAT = np.datetime64("NaT", "D")
 
@@ -105,11 +105,15 @@ def simulate_etb_referrals(
     first_ref: np.ndarray,
     in_icb: np.ndarray,
     rates: P.Rates,
+    partners: list[PartnerSpec],
 ) -> pd.DataFrame:
-    """One row per true VCSE referral (a person may have two, at different partners)."""
+    """One row per true VCSE referral (a person may have two, at different partners);
+    ``home_partner`` and the rows' ``partner_idx`` index ``partners``."""
     n = len(persons)
+    k = len(partners)
     second = rng.random(n) < rates.etb_second_partner
-    p2 = (home_partner + 1 + rng.integers(0, 2, n)) % 3
+    # another partner than the home one (with a single partner: the same one)
+    p2 = (home_partner + 1 + rng.integers(0, max(k - 1, 1), n)) % k
     r2 = first_ref + rng.integers(-45, 151, n) * DAY
     r2 = np.minimum(to_weekday(np.clip(r2, P.ETB_START, P.DATA_END)), P.DATA_END)
     person_idx = np.concatenate([np.arange(n), np.flatnonzero(second)])
@@ -132,7 +136,7 @@ def simulate_etb_referrals(
     variant_idx = rng.integers(0, 2, m)
     ref["variant_idx"] = variant_idx
     ref["service_variant"] = [
-        PARTNERS[PARTNER_IDS[p]].variants[v] for p, v in zip(ref["partner_idx"], variant_idx, strict=True)
+        partners[p].variants[v] for p, v in zip(ref["partner_idx"], variant_idx, strict=True)
     ]
     rd = ref["referral_date"].to_numpy().astype("datetime64[D]")
     eligible = rng.random(m) < rates.eligible
@@ -170,11 +174,10 @@ def simulate_etb_referrals(
     ref = ref.sort_values(["partner_idx", "referral_date", "person_idx"], kind="stable").reset_index(
         drop=True
     )
-    seq = ref.groupby("partner_idx").cumcount().to_numpy() + 1
-    fmt = {0: "ACT-{:06d}", 1: "MSC{:05d}", 2: "WWC-{:06d}"}
-    offset = {0: 0, 1: 10000, 2: 0}
-    ref["referral_id"] = [fmt[p].format(s + offset[p]) for p, s in zip(ref["partner_idx"], seq, strict=True)]
-    ref["partner_id"] = np.array(PARTNER_IDS, dtype=object)[ref["partner_idx"].to_numpy()]
+    seq = ref.groupby("partner_idx").cumcount().to_numpy()
+    ref["referral_id"] = [partners[p].referral_id(partners[p].synthetic.id_start + s)
+                          for p, s in zip(ref["partner_idx"], seq, strict=True)]
+    ref["partner_id"] = np.array([spec.partner_id for spec in partners], dtype=object)[ref["partner_idx"].to_numpy()]
     return ref
 
 
@@ -425,7 +428,8 @@ def _items(rng: np.random.Generator, instrument: str, z: np.ndarray) -> np.ndarr
     return np.clip(np.round(raw), lo, hi).astype(int)
 
 
-def simulate_wellbeing(rng: np.random.Generator, ref: pd.DataFrame, rates: P.Rates) -> pd.DataFrame:
+def simulate_wellbeing(rng: np.random.Generator, ref: pd.DataFrame, rates: P.Rates,
+                       partners: list[PartnerSpec]) -> pd.DataFrame:
     sd = ref["start_date"].to_numpy().astype("datetime64[D]")
     rows = np.flatnonzero(~np.isnat(sd) & (sd <= P.DATA_END))
     m = len(rows)
@@ -465,8 +469,8 @@ def simulate_wellbeing(rng: np.random.Generator, ref: pd.DataFrame, rates: P.Rat
     partner_idx = ref["partner_idx"].to_numpy()[rows]
     mental = ref["main_condition"].to_numpy()[rows] == "mental_health"
     for tp, mask, date, z in tp_specs:
-        for p, pid in enumerate(PARTNER_IDS):
-            for inst in PARTNERS[pid].instruments:
+        for p, spec in enumerate(partners):
+            for inst in spec.instruments:
                 sel = mask & (partner_idx == p)
                 if inst in ("PHQ9", "GAD7"):
                     sel &= mental

@@ -1,15 +1,16 @@
 """Landing-file contracts: canonical feeds, partner header mappings, formats and file names.
 
-A partner's name, file names, format, encoding, date format and headers are read from its folder in
-contracts/ (``_partner_spec``); this module holds only what the generator adds (service variants,
-id prefixes, wellbeing instruments). It is the source of the tables in docs/synthetic-data.md.
+A partner's name, file names, format, encoding, date format and headers, and how the generator
+simulates it (partner.yml's ``synthetic:`` block: share of referrals, id format, service variants,
+wellbeing instruments, recording habits) are read from its folder in contracts/ (``vcse_partners``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from worklink.contracts import load_contracts
+from worklink.contracts import Contract, Synthetic, load_contracts
 
 from . import params as P
 
@@ -204,12 +205,35 @@ class PartnerSpec:
     file_format: str  # "xlsx" or "csv"
     encoding: str | None  # CSV encoding
     date_format: str | None  # strftime for CSV dates; None for xlsx (real Excel dates)
-    line_terminator: str
     header_row: int  # 1-based row number of the header line (xlsx: rows above it are titles)
     headers: dict[str, dict[str, str]]  # feed -> canonical column -> partner header
-    variants: tuple[str, str]  # the two service variants the partner tests
-    id_prefix: str
-    instruments: tuple[str, ...]  # wellbeing instruments the partner uses
+    synthetic: Synthetic  # the generator's own facts: partner.yml's ``synthetic:`` block (or its defaults)
+
+    @property
+    def line_terminator(self) -> str:
+        return self.synthetic.line_terminator
+
+    @property
+    def variants(self) -> tuple[str, str]:
+        """The two service variants the partner tests."""
+        return self.synthetic.service_variants
+
+    @property
+    def id_prefix(self) -> str:
+        return self.synthetic.referral_id_prefix(self.partner_id)
+
+    @property
+    def instruments(self) -> tuple[str, ...]:
+        """Wellbeing instruments the partner uses."""
+        return tuple(self.synthetic.instruments)
+
+    def referral_id(self, number: int) -> str:
+        return f"{self.id_prefix}{number:0{self.synthetic.id_digits}d}"
+
+    @property
+    def rereferral_id_base(self) -> int:
+        """Re-referrals (synth/paths.py) count up from 9 followed by zeros: 900000 for six digits."""
+        return 9 * 10 ** (self.synthetic.id_digits - 1)
 
     def file_name(self, feed: str, period: str) -> str:
         return f"{self.file_prefix}_{feed}_{period}.{self.file_format}"
@@ -218,11 +242,9 @@ class PartnerSpec:
         return f"landing/{self.partner_id}/{feed}/{self.file_name(feed, period)}"
 
 
-def _partner_spec(partner_id: str, line_terminator: str, variants: tuple[str, str], id_prefix: str,
-                  instruments: tuple[str, ...]) -> PartnerSpec:
+def _partner_spec(feeds: dict[str, Contract]) -> PartnerSpec:
     """A VCSE partner's sample files as its folder in contracts/ agrees them (name, file names, format,
-    encoding, date format, header row, its own headers); the arguments are the generator's own facts."""
-    feeds = {c.feed: c for c in load_contracts() if c.partner.id == partner_id}
+    encoding, date format, header row, its own headers, and partner.yml's ``synthetic:`` block)."""
     referrals = feeds["referrals"]
     csv = referrals.file.format == "csv"
     headers = {}
@@ -230,28 +252,35 @@ def _partner_spec(partner_id: str, line_terminator: str, variants: tuple[str, st
         source = {column.name: column.source for column in feeds[feed].columns}
         headers[feed] = {column: source[column] for column in columns}
     return PartnerSpec(
-        partner_id=partner_id,
+        partner_id=referrals.partner.id,
         name=referrals.partner.name,
         file_prefix=referrals.file.pattern.split(f"_{referrals.feed}_")[0],
         file_format=referrals.file.format,
         encoding=referrals.file.encoding if csv else None,
         date_format=referrals.file.date_format if csv else None,
-        line_terminator=line_terminator,
         header_row=referrals.file.header_row,
         headers=headers,
-        variants=variants,
-        id_prefix=id_prefix,
-        instruments=instruments,
+        synthetic=referrals.partner.synthetic,
     )
 
 
-PARTNERS: dict[str, PartnerSpec] = {
-    "ancoats_trust": _partner_spec("ancoats_trust", "", ("peer_led", "keyworker_only"), "ACT-", ("WEMWBS",)),
-    "mossside_carers": _partner_spec("mossside_carers", "\r\n", ("flexible_hours", "standard_hours"), "MSC",
-                                     ("SWEMWBS", "ONS4")),
-    "wythenshawe_wellbeing": _partner_spec("wythenshawe_wellbeing", "\n", ("digital_first", "face_to_face_first"),
-                                           "WWC-", ("WEMWBS", "PHQ9", "GAD7")),
-}
+def vcse_partners(contracts_dir: Path | None = None) -> dict[str, PartnerSpec]:
+    """The Trailblazer's VCSE partners (kind vcse, programme gm_etb) of ``contracts_dir`` (default: the
+    configured contracts folder), by id. Their order is the order of the generator's draws."""
+    by_partner: dict[str, dict[str, Contract]] = {}
+    for contract in load_contracts(contracts_dir):
+        if contract.partner.kind == "vcse" and contract.partner.programme == ETB_PROGRAMME:
+            by_partner.setdefault(contract.partner.id, {})[contract.feed] = contract
+    missing = {pid: sorted(set(FEEDS) - set(feeds)) for pid, feeds in by_partner.items() if set(FEEDS) - set(feeds)}
+    if missing:
+        raise ValueError(f"VCSE partners without a contract for every generated feed: {missing}")
+    return {pid: _partner_spec(by_partner[pid]) for pid in sorted(by_partner)}
+
+
+ETB_PROGRAMME = "gm_etb"
+# the partners of the contracts folder configured when this module was imported (for tests and docs;
+# worklink.synth.generate reads the folder again at each call)
+PARTNERS: dict[str, PartnerSpec] = vcse_partners()
 PARTNER_IDS = list(PARTNERS)
 
 ICB_PARTNER = "icb_workwell"
