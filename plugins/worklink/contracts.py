@@ -96,6 +96,13 @@ class AddressRecording(Strict):
     abbreviated: float = Field(default=0.3, ge=0, le=1, description="share writing 'Rd' for 'Road'")
 
 
+# a one-to-one employment support service's activities, relative frequencies (the Ancoats Community
+# Trust's synthetic mix)
+DEFAULT_ACTIVITY_MIX = {"keyworker_session": 30, "action_plan_review": 10, "physio": 3, "counselling": 4,
+                        "cv_job_search": 10, "digital_skills": 8, "esol": 5, "money_advice": 6, "peer_group": 12,
+                        "physical_activity": 5, "volunteering_placement": 4, "training_course": 3}
+
+
 class Synthetic(Strict):
     """``synthetic:`` in partner.yml: how the sample generator (worklink.synth) simulates a VCSE
     partner of the Trailblazer (kind vcse). Optional, like every field in it: a copied folder without
@@ -120,6 +127,14 @@ class Synthetic(Strict):
     nhs_number_spaced: float = Field(default=0.1, ge=0, le=1, description="NHS numbers written '999 123 4567'")
     postcode_messy: float = Field(default=0.12, ge=0, le=1, description="postcodes lower case or without space")
     line_terminator: Literal["\n", "\r\n"] = Field(default="\n", description="CSV line ending")
+    activity_id_prefix: str | None = Field(
+        default=None, pattern=r"^[A-Z][A-Z0-9-]*$", description="activity id prefix (none: the referral id "
+                                                                "prefix and 'A-')")
+    activity_id_digits: int = Field(default=6, ge=3, le=9)
+    activity_id_start: int = Field(default=1, ge=0, description="number of the first activity")
+    activity_mix: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_ACTIVITY_MIX),
+        description="relative frequency of each activity type (code list activity_type; absent: never)")
     districts: list[str] | None = Field(
         default=None, description="postcode districts of the main catchment (80% of its people; none: all of "
                                   "Manchester)")
@@ -133,6 +148,14 @@ class Synthetic(Strict):
         unknown = sorted(set(value) - set(known))
         if unknown:
             raise ValueError(f"unknown wellbeing instruments {unknown}; known: {known}")
+        return value
+
+    @field_validator("activity_mix")
+    @classmethod
+    def _known_activities(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(load_code_lists()["activity_type"]))
+        if unknown or not any(w > 0 for w in value.values()) or any(w < 0 for w in value.values()):
+            raise ValueError(f"activity_mix needs weights >= 0 (one > 0) of activity types only; unknown: {unknown}")
         return value
 
     def referral_id_prefix(self, partner_id: str) -> str:

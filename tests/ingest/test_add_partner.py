@@ -1,11 +1,18 @@
 """A partner is one folder: copying one (and nothing else) adds a partner to the contracts, the
-nightly DAG and the dbt seeds; the committed seeds equal what the partner folders generate."""
+nightly DAG, the dbt seeds, the sample data, the ingest and the published marts; the committed seeds
+equal what the partner folders generate."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pandas as pd
+import psycopg
 import pytest
 import yaml
 from pydantic import ValidationError
@@ -102,3 +109,88 @@ def test_programmes_are_declared_once(tmp_path, monkeypatch):
     monkeypatch.setenv("WORKLINK_CONTRACTS_DIR", str(contracts))  # programmes are read from the copy
     with pytest.raises(ValidationError, match="unknown programme 'gm_etb2'"):
         load_contract(contracts / "salford_allies" / "referrals.yml")
+
+
+# ------------------------------------------------------------------ end to end: sample data to marts
+def _without_synthetic_block(contracts: Path, partner: str) -> None:
+    """The copy keeps no ``synthetic:`` block: the generator must simulate it from the defaults."""
+    spec = yaml.safe_load((contracts / partner / "partner.yml").read_text())
+    spec.pop("synthetic", None)
+    (contracts / partner / "partner.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
+
+
+def _dbt_build(project: Path, work: Path, select: str) -> None:
+    """`dbt build` of ``select`` (models and seeds only) in ``project`` against the configured database."""
+    from worklink.cli import _subprocess_env
+
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    proc = subprocess.run(
+        [dbt, "build", "--select", select, "--resource-type", "model", "--resource-type", "seed",
+         "--project-dir", str(project), "--profiles-dir", str(project), "--target-path", str(work / "target"),
+         "--log-path", str(work / "logs")],
+        env={**_subprocess_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}, capture_output=True, text=True,
+        timeout=600)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+
+
+def test_copied_partner_gets_sample_data_ingested_and_published(module_db, tmp_path, monkeypatch):
+    """Copy a partner folder (without its synthetic block), rebuild the seeds from it, and nothing else:
+    the generator simulates the partner, the real ingest (GX suites built from its contracts) loads its
+    files, and a dbt build of the referral marts publishes it under its programme. Lean: 80 people, only
+    the new partner's files, only the models upstream of the published referrals."""
+    from worklink.ingest.service import ingest_paths
+    from worklink.seeds import write_generated
+    from worklink.settings import load_settings
+    from worklink.synth import generate
+
+    contracts = _copy_partner(tmp_path, source="mossside_carers")
+    _without_synthetic_block(contracts, "salford_allies")
+    monkeypatch.setenv("WORKLINK_CONTRACTS_DIR", str(contracts))
+
+    sample = tmp_path / "sample"
+    summary = generate(sample, seed=5, participants=80)
+    counts = json.loads((sample / "_truth" / "counts.json").read_text())
+    new = counts["by_partner"]["salford_allies"]
+    # a file every month for every feed of the copied folder, with the truth's referrals in them
+    own = {k: v for k, v in summary["rows_per_file"].items() if k.startswith("landing/salford_allies/")}
+    assert len(own) == 8 * 10  # 8 feeds (partner.yml aside), June 2025 .. March 2026
+    assert new["referrals"] > 0
+    referrals = pd.concat([pd.read_csv(p, dtype=str, encoding="cp1252")
+                           for p in sorted((sample / "landing" / "salford_allies" / "referrals").glob("*.csv"))])
+    assert len(referrals) == new["referrals"]
+    # defaults of a partner.yml without a synthetic block: ids 'SA-' + 6 digits from 1 (the initials of
+    # salford_allies), service variants standard / enhanced
+    assert referrals["ClientID"].str.fullmatch(r"SA-\d{6}").all()
+    assert set(referrals["Service Model"]) <= {"standard", "enhanced"}
+
+    # the real ingest of the new partner's files only (every feed's landing table is made for all contracts)
+    settings = dataclasses.replace(load_settings(), landing_dir=sample / "landing")
+    assert not (settings.expectations_dir / "salford_allies__referrals.json").exists()  # suites from contracts
+    results = ingest_paths([sample / "landing" / "salford_allies"], settings=settings)
+    assert results and {r.partner for r in results} == {"salford_allies"}
+    assert {r.status for r in results} <= {"loaded", "empty"}, sorted({r.status for r in results})
+    with psycopg.connect(module_db) as conn:
+        loaded = conn.execute("select count(*) from raw.vcse_referrals where _partner_id = 'salford_allies'"
+                              " and _is_current").fetchone()[0]
+    assert loaded == new["referrals"]
+    # linkage: the truth stand-in of the warehouse tests (a handful of records cannot train the model)
+    sys.path.insert(0, str(REPO_ROOT / "tests" / "dbt"))
+    from dbt_linkage_fixture import build_linkage_fixture
+
+    build_linkage_fixture(module_db, sample / "_truth")
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(REPO_ROOT / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
+    write_generated(contracts, project)  # what `worklink contracts build-seeds` writes
+    _dbt_build(project, tmp_path / "dbt", "+published_referrals_by_partner_month partner_grants")
+    with psycopg.connect(module_db) as conn:
+        marts = dict(conn.execute(
+            "select programme, count(*) from analytics.referrals where partner_id = 'salford_allies' group by 1"
+        ).fetchall())
+        published = conn.execute("select count(*) from published.referrals_by_partner_month"
+                                 " where partner_id = 'salford_allies'").fetchone()[0]
+        grants = conn.execute("select sum(grant_amount_gbp) from reference.partner_grants"
+                              " where partner_id = 'salford_allies'").fetchone()[0]
+    assert marts == {"gm_etb": new["referrals"]}  # its seed row: the programme, not 'unknown'
+    assert published > 0
+    assert grants == 120000

@@ -67,8 +67,11 @@ def write_suite(contract: Contract, expectations_dir: Path) -> Path:
 
 
 def load_suite(contract: Contract, expectations_dir: Path):
-    """The committed suite as a GX ExpectationSuite."""
+    """The committed suite as a GX ExpectationSuite; for a feed without one (a partner folder just
+    copied, before `worklink contracts build-suites` ran) the suite built from its contract, which is
+    what that command would write."""
     import great_expectations as gx
 
-    data = json.loads(suite_path(contract, expectations_dir).read_text())
+    path = suite_path(contract, expectations_dir)
+    data = json.loads(path.read_text()) if path.exists() else suite_dict(contract)
     return gx.ExpectationSuite(name=data["name"], expectations=data["expectations"], meta=data.get("meta"))

@@ -178,15 +178,8 @@ def generate(
     for rel, frame, who, prefix, cols in ((DWP_REL_PATH, dwp, dwp_person, "dwp", DWP_COLUMNS),
                                           (HMRC_REL_PATH, hmrc, hmrc_person, "hmrc", HMRC_COLUMNS)):
         say(f"writing {rel} ({len(frame)} rows)")
-        write_csv(out / rel, frame[cols], "utf-8", "\n")
+        source_parts.append(_write_admin_file(out, rel, frame[cols], who, prefix))
         file_rows[rel] = len(frame)
-        source_parts.append(pd.DataFrame({
-            "file": rel,
-            "row_number": np.arange(1, len(frame) + 1),
-            "source_record_key": prefix + ":" + pd.Series(np.arange(1, len(frame) + 1)).astype(str),
-            "person_id": who,
-            "defect": "",
-        }))
 
     say("writing _truth/")
     _write_truth(out / "_truth", people, prog, source_parts, defects, ww_truth, followups, partners)
@@ -263,7 +256,7 @@ def _simulate_programme(rng: dict[str, np.random.Generator], people: _People, ra
     ref = ref.join(people.etb_attr, on="person_idx")
     ref["via_icb"] = in_icb[ref["person_idx"].to_numpy()]
     ref, new_jobs = simulate_etb_outcomes(r_etb, ref, people.etb_pa, rates)
-    act = simulate_activities(rng["events"], ref, rates)
+    act = simulate_activities(rng["events"], ref, rates, partners)
     wb = simulate_wellbeing(rng["events"], ref, rates, partners)
     ref["qualification_gained"] = simulate_qualifications(rng["qual"], ref, act, rates)
 
@@ -406,6 +399,18 @@ def _write_landing_files(out: Path, files: list[LandingFile], say) -> tuple[list
                 )
             )
     return source_parts, file_rows
+
+
+def _write_admin_file(out: Path, rel: str, frame: pd.DataFrame, who, prefix: str) -> pd.DataFrame:
+    """Write a DWP or HMRC extract; returns its rows of the truth's source records."""
+    write_csv(out / rel, frame, "utf-8", "\n")
+    return pd.DataFrame({
+        "file": rel,
+        "row_number": np.arange(1, len(frame) + 1),
+        "source_record_key": prefix + ":" + pd.Series(np.arange(1, len(frame) + 1)).astype(str),
+        "person_id": who,
+        "defect": "",
+    })
 
 
 def _write_truth(truth: Path, people: _People, prog: _Programme, source_parts: list[pd.DataFrame],

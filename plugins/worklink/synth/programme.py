@@ -342,14 +342,11 @@ _ACTIVITY_DURATION = {
     "volunteering_placement": 180,
     "training_course": 180,
 }
-_ACTIVITY_WEIGHTS = {  # per partner index
-    0: [30, 10, 3, 4, 10, 8, 5, 6, 12, 5, 4, 3],
-    1: [28, 8, 2, 6, 6, 5, 6, 12, 18, 4, 3, 2],
-    2: [28, 10, 7, 8, 8, 5, 2, 5, 6, 14, 4, 3],
-}
 
 
-def simulate_activities(rng: np.random.Generator, ref: pd.DataFrame, rates: P.Rates) -> pd.DataFrame:
+def simulate_activities(rng: np.random.Generator, ref: pd.DataFrame, rates: P.Rates,
+                        partners: list[PartnerSpec]) -> pd.DataFrame:
+    """Activities of every started referral; types drawn from each partner's ``synthetic.activity_mix``."""
     sd = ref["start_date"].to_numpy().astype("datetime64[D]")
     ok = ~np.isnat(sd) & (sd <= P.DATA_END)
     rows = np.flatnonzero(ok)
@@ -365,9 +362,10 @@ def simulate_activities(rng: np.random.Generator, ref: pd.DataFrame, rates: P.Ra
     d = np.minimum(to_weekday(sd[rows][rep] + offs * DAY), stop[rep])
     partner_idx = ref["partner_idx"].to_numpy()[rows][rep]
     atype = np.empty(len(rep), dtype=object)
-    for p, w in _ACTIVITY_WEIGHTS.items():
+    for p, spec in enumerate(partners):
         msk = partner_idx == p
-        atype[msk] = _choice(rng, P.ACTIVITY_TYPES, int(msk.sum()), w)
+        mix = spec.synthetic.activity_mix
+        atype[msk] = _choice(rng, P.ACTIVITY_TYPES, int(msk.sum()), [mix.get(a, 0) for a in P.ACTIVITY_TYPES])
     atype[first] = "keyworker_session"
     mode = _choice(rng, P.CONTACT_MODES, len(rep), [0.55, 0.30, 0.12, 0.03])
     mode[np.isin(atype, ["peer_group", "training_course"])] = "group"
@@ -385,10 +383,9 @@ def simulate_activities(rng: np.random.Generator, ref: pd.DataFrame, rates: P.Ra
         }
     )
     act = act.sort_values(["partner_idx", "contact_date", "ref_row"], kind="stable").reset_index(drop=True)
-    seq = act.groupby("partner_idx").cumcount().to_numpy() + 1
-    fmt = {0: "ACT-A{:07d}", 1: "C{:06d}", 2: "WWC-A-{:06d}"}
-    offset = {0: 0, 1: 100000, 2: 0}
-    act["activity_id"] = [fmt[p].format(s + offset[p]) for p, s in zip(act["partner_idx"], seq, strict=True)]
+    seq = act.groupby("partner_idx").cumcount().to_numpy()
+    act["activity_id"] = [partners[p].activity_id(partners[p].synthetic.activity_id_start + s)
+                          for p, s in zip(act["partner_idx"], seq, strict=True)]
     return act
 
 

@@ -230,6 +230,10 @@ class PartnerSpec:
     def referral_id(self, number: int) -> str:
         return f"{self.id_prefix}{number:0{self.synthetic.id_digits}d}"
 
+    def activity_id(self, number: int) -> str:
+        sim = self.synthetic
+        return f"{sim.activity_id_prefix or self.id_prefix + 'A-'}{number:0{sim.activity_id_digits}d}"
+
     @property
     def rereferral_id_base(self) -> int:
         """Re-referrals (synth/paths.py) count up from 9 followed by zeros: 900000 for six digits."""
