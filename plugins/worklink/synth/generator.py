@@ -847,6 +847,66 @@ def _by_month(dates: np.ndarray, months: list[str]) -> dict[str, int]:
     return {m: int(vc.get(m, 0)) for m in months}
 
 
+def _partner_counts(r: pd.DataFrame, windows) -> tuple[dict[str, int], dict[str, dict[str, int]], list[str]]:
+    """One partner's truth counts, its counts by month, and its contradicted job-start claims."""
+    end = P.DATA_END
+    monthly: dict[str, dict[str, int]] = {}
+    rd = r["referral_date"].to_numpy().astype("datetime64[D]")
+    fc = r["first_contact_date"].to_numpy().astype("datetime64[D]")
+    sd = r["start_date"].to_numpy().astype("datetime64[D]")
+    dns = r["dns_date"].to_numpy().astype("datetime64[D]")
+    js = r["job_start_date"].to_numpy().astype("datetime64[D]")
+    je = r["job_end_date"].to_numpy().astype("datetime64[D]")
+    rec = r["job_recorded_date"].to_numpy().astype("datetime64[D]")
+    ex = r["exit_date"].to_numpy().astype("datetime64[D]")
+    started = ~np.isnat(sd) & (sd <= end)
+    decided = ~np.isnat(dns) & (dns <= end)
+    rows = r["job_recorded"].to_numpy() & ~np.isnat(js) & (js <= end)  # rows of the job_starts feed
+    under_4 = r["job_under_4_hours"].to_numpy(dtype=bool)
+    contradicted = r["job_contradicted"].to_numpy(dtype=bool)
+    # job starts: recorded jobs of at least 4 hours that the DWP/HMRC evidence does not contradict
+    job = rows & ~under_4 & ~contradicted
+    claims = sorted(r.loc[rows & contradicted, "referral_id"])
+    rereferral = r["rereferral"].to_numpy(dtype=object)
+    qualification = r["qualification_gained"].to_numpy()
+    dur = (je - js).astype("int64")
+
+    def sustained(days: int, js=js, job=job, je=je, dur=dur) -> np.ndarray:
+        # N weeks = the 7N days start .. start + 7N - 1, in work on the last of them (the
+        # warehouse's convention, docs/evaluation.md "Counting weeks")
+        return job & (js + (days - 1) * DAY <= end) & (np.isnat(je) | (dur >= days - 1))
+
+    counts = {
+        "referrals": len(r),
+        "eligible": int((r["eligible"] == "Y").sum()),
+        "first_contacts": int((~np.isnat(fc) & (fc <= end) & (started | decided)).sum()),
+        "first_contacts_incl_pending": int((~np.isnat(fc) & (fc <= end)).sum()),
+        "starts": int(started.sum()),
+        "did_not_start": int(decided.sum()),
+        "pending_decision": int((~started & ~decided).sum()),
+        "job_starts": int(job.sum()),
+        "job_start_rows": int(rows.sum()),
+        "job_starts_under_4_hours": int((rows & under_4).sum()),
+        "contradicted_job_start_claims": int((rows & contradicted).sum()),
+        "job_changes_with_gap": int((rows & r["job_change_gap_days"].notna().to_numpy()).sum()),
+        "rereferrals_same_partner_inside_window": int((rereferral == "inside_window").sum()),
+        "rereferrals_same_partner_outside_window": int((rereferral == "outside_window").sum()),
+        "sustained_short": int(sustained(windows.sustained_days["short"]).sum()),
+        "sustained_long": int(sustained(windows.sustained_days["long"]).sum()),
+        "leavers": int((started & ~np.isnat(ex) & (ex <= end)).sum()),
+        "qualifications_gained": int(np.isin(qualification, ["esol", "other"]).sum()),
+        "esol_qualifications_gained": int((qualification == "esol").sum()),
+        "persons": int(r["person_idx"].nunique()),
+    }
+    monthly["referrals"] = _by_month(rd, P.ETB_MONTHS)
+    monthly["starts"] = _by_month(sd, P.ETB_MONTHS)
+    monthly["job_starts"] = _by_month(np.where(job, js, NAT), P.ETB_MONTHS)
+    monthly["job_starts_recorded"] = _by_month(np.where(job, rec, NAT), P.ETB_MONTHS)
+    monthly["job_start_rows"] = _by_month(np.where(rows, js, NAT), P.ETB_MONTHS)
+    monthly["leavers"] = _by_month(np.where(started, ex, NAT), P.ETB_MONTHS)
+    return counts, monthly, claims
+
+
 def _counts(ref: pd.DataFrame, icb: pd.DataFrame, new_jobs: pd.DataFrame, partner_ids: list[str]) -> dict:
     end = P.DATA_END
     windows = outcome_windows()  # the dbt vars' windows (sustained_short_weeks, ...)
@@ -856,60 +916,10 @@ def _counts(ref: pd.DataFrame, icb: pd.DataFrame, new_jobs: pd.DataFrame, partne
     }
     contradicted_claims: dict[str, list[str]] = {}
     for p, pid in enumerate(partner_ids):
-        r = ref[ref["partner_idx"] == p]
-        rd = r["referral_date"].to_numpy().astype("datetime64[D]")
-        fc = r["first_contact_date"].to_numpy().astype("datetime64[D]")
-        sd = r["start_date"].to_numpy().astype("datetime64[D]")
-        dns = r["dns_date"].to_numpy().astype("datetime64[D]")
-        js = r["job_start_date"].to_numpy().astype("datetime64[D]")
-        je = r["job_end_date"].to_numpy().astype("datetime64[D]")
-        rec = r["job_recorded_date"].to_numpy().astype("datetime64[D]")
-        ex = r["exit_date"].to_numpy().astype("datetime64[D]")
-        started = ~np.isnat(sd) & (sd <= end)
-        decided = ~np.isnat(dns) & (dns <= end)
-        rows = r["job_recorded"].to_numpy() & ~np.isnat(js) & (js <= end)  # rows of the job_starts feed
-        under_4 = r["job_under_4_hours"].to_numpy(dtype=bool)
-        contradicted = r["job_contradicted"].to_numpy(dtype=bool)
-        # job starts: recorded jobs of at least 4 hours that the DWP/HMRC evidence does not contradict
-        job = rows & ~under_4 & ~contradicted
-        contradicted_claims[pid] = sorted(r.loc[rows & contradicted, "referral_id"])
-        rereferral = r["rereferral"].to_numpy(dtype=object)
-        qualification = r["qualification_gained"].to_numpy()
-        dur = (je - js).astype("int64")
-
-        def sustained(days: int, js=js, job=job, je=je, dur=dur) -> np.ndarray:
-            # N weeks = the 7N days start .. start + 7N - 1, in work on the last of them (the
-            # warehouse's convention, docs/evaluation.md "Counting weeks")
-            return job & (js + (days - 1) * DAY <= end) & (np.isnat(je) | (dur >= days - 1))
-
-        by_partner[pid] = {
-            "referrals": len(r),
-            "eligible": int((r["eligible"] == "Y").sum()),
-            "first_contacts": int((~np.isnat(fc) & (fc <= end) & (started | decided)).sum()),
-            "first_contacts_incl_pending": int((~np.isnat(fc) & (fc <= end)).sum()),
-            "starts": int(started.sum()),
-            "did_not_start": int(decided.sum()),
-            "pending_decision": int((~started & ~decided).sum()),
-            "job_starts": int(job.sum()),
-            "job_start_rows": int(rows.sum()),
-            "job_starts_under_4_hours": int((rows & under_4).sum()),
-            "contradicted_job_start_claims": int((rows & contradicted).sum()),
-            "job_changes_with_gap": int((rows & r["job_change_gap_days"].notna().to_numpy()).sum()),
-            "rereferrals_same_partner_inside_window": int((rereferral == "inside_window").sum()),
-            "rereferrals_same_partner_outside_window": int((rereferral == "outside_window").sum()),
-            "sustained_short": int(sustained(windows.sustained_days["short"]).sum()),
-            "sustained_long": int(sustained(windows.sustained_days["long"]).sum()),
-            "leavers": int((started & ~np.isnat(ex) & (ex <= end)).sum()),
-            "qualifications_gained": int(np.isin(qualification, ["esol", "other"]).sum()),
-            "esol_qualifications_gained": int((qualification == "esol").sum()),
-            "persons": int(r["person_idx"].nunique()),
-        }
-        monthly["referrals"][pid] = _by_month(rd, P.ETB_MONTHS)
-        monthly["starts"][pid] = _by_month(sd, P.ETB_MONTHS)
-        monthly["job_starts"][pid] = _by_month(np.where(job, js, NAT), P.ETB_MONTHS)
-        monthly["job_starts_recorded"][pid] = _by_month(np.where(job, rec, NAT), P.ETB_MONTHS)
-        monthly["job_start_rows"][pid] = _by_month(np.where(rows, js, NAT), P.ETB_MONTHS)
-        monthly["leavers"][pid] = _by_month(np.where(started, ex, NAT), P.ETB_MONTHS)
+        by_partner[pid], partner_monthly, contradicted_claims[pid] = _partner_counts(
+            ref[ref["partner_idx"] == p], windows)
+        for k, v in partner_monthly.items():
+            monthly[k][pid] = v
     totals = {k: int(sum(v[k] for v in by_partner.values())) for k in next(iter(by_partner.values()))}
     totals["persons"] = int(ref["person_idx"].nunique())
     persons_2 = int((ref.groupby("person_idx")["partner_idx"].nunique() > 1).sum())
