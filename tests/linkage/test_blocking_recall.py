@@ -76,3 +76,67 @@ def test_swapped_nickname_meets_by_the_sound_of_the_name_as_written():
     canonical_swap = ["l.first_soundex = r.surname_soundex and l.surname_soundex = r.first_soundex"]
     assert blocking_recall(recs, truth, canonical_swap, unlinkable=set())["blocked"] == 0
     assert blocking_recall(recs, truth, load_config().model.blocking_rules, unlinkable=set())["blocked"] == 1
+
+
+def _records(rows: list[tuple]) -> pd.DataFrame:
+    raw = pd.DataFrame(rows, columns=["source_record_key", "first_name", "surname", "dob", "postcode", "address_line"])
+    return clean_records(raw.assign(source_system="p", record_date=None, extract_period=None, sex=None,
+                                    nhs_number=None, nino=None, house_number=None))
+
+
+def _shipped_blocked(recs: pd.DataFrame, truth: pd.Series) -> int:
+    from worklink.linkage.config import load_config
+
+    return blocking_recall(recs, truth, load_config().model.blocking_rules, unlinkable=set())["blocked"]
+
+
+def test_block_sizes_count_records_sharing_the_key():
+    from worklink.linkage.model import block_sizes
+
+    frame = pd.DataFrame({"a": ["X", "X", None, "Y", "X"], "b": ["1", "1", "1", "2", "2"]})
+    # (X,1) twice -> 2, 2; a missing value -> no size; (Y,2) and (X,2) once each -> 1, 1
+    assert block_sizes(frame, ("a", "b")).tolist() == [2, 2, pd.NA, 1, 1]
+
+
+def test_swapped_names_with_a_typo_meet_by_crossed_initials_at_one_postcode():
+    """GABRIEL MOULTON vs MOULTON GABRNEL at one postcode, another date of birth, no street.
+
+    By hand: the swap rule compares sounds, GABRIEL G164 vs GABRNEL G165 (N counts), so it misses;
+    postcode + given initial G vs M, postcode + family sound M435 vs G165 miss too. Crossed
+    initials: G = G and M = M at WN2 1JD -> proposed."""
+    recs = _records([("p:F1", "Gabriel", "Moulton", "1982-02-17", "WN2 1JD", None),
+                     ("p:F2", "Moulton", "Gabrnel", "1945-06-03", "WN2 1JD", None)])
+    assert _shipped_blocked(recs, pd.Series({"p:F1": 1, "p:F2": 1})) == 1
+
+
+def test_a_mistyped_street_meets_by_its_first_letters_with_the_date_of_birth():
+    """Two given names for one person, no family name, another house and postcode, one date of birth.
+
+    By hand: streets EAGLEMONT RETREAT vs EAGLEMONTRETREAT are not equal (the exact street rules
+    miss), house 8 vs 2, WA4 0GA vs WA0 4GA (not one sector), given names differ. Their first three
+    letters, EAG = EAG, with the date of birth 1939-08-18 -> proposed."""
+    recs = _records([("p:G1", "Jack", None, "1939-08-18", "WA4 0GA", "8 Eaglemont Retreat"),
+                     ("p:G2", "Tahni", None, "1939-08-18", "WA0 4GA", "2 Eaglemontretreat")])
+    assert recs["address_line"].tolist() == ["EAGLEMONT RETREAT", "EAGLEMONTRETREAT"]
+    assert _shipped_blocked(recs, pd.Series({"p:G1": 1, "p:G2": 1})) == 1
+
+
+def test_names_by_sound_alone_only_where_the_sound_is_rare():
+    """AOIFE BRANNIGAN vs AIOFE BRANIGAN: names by sound only (date of birth, postcode both changed).
+
+    By hand: Soundex A100 / B652 on both (A-O-I-F: F=1; B-R=6-N=5-G=2, doubled N once). Two records
+    share (A100, B652): block size 2 <= 5 -> proposed. Five namesakes more (same sounds, other
+    dates and places) make the block 7 > 5: the rule no longer proposes any of its pairs, so the
+    true pair is not blocked (a common name would cost n(n-1)/2 pairs: 21 here)."""
+    pair = [("p:H1", "Aoife", "Brannigan", "1970-01-01", "M14 5TQ", None),
+            ("p:H2", "Aiofe", "Branigan", "1985-07-09", "OL1 3NF", None)]
+    truth = pd.Series({"p:H1": 1, "p:H2": 1})
+    recs = _records(pair)
+    assert recs[["first_soundex", "surname_soundex"]].drop_duplicates().values.tolist() == [["A100", "B652"]]
+    assert _shipped_blocked(recs, truth) == 1
+    namesakes = [(f"p:N{i}", "Aoife", "Brannigan", f"19{60 + i}-03-0{i}", f"BB{i} 1AA", None) for i in range(1, 6)]
+    crowded = _records(pair + namesakes)
+    from worklink.linkage.model import model_frame
+
+    assert model_frame(crowded)["names_sound_block_size"].tolist() == [7] * 7
+    assert _shipped_blocked(crowded, pd.Series({**truth, **{k: 10 + i for i, (k, *_r) in enumerate(namesakes)}})) == 0

@@ -42,3 +42,26 @@ def test_harsh_model_is_reproducible_and_corrupts():
     assert a["first_name"].dropna().str.upper().isin(informal).any(), "some nicknames"
     assert (a["date_of_birth"].dropna() != "1980-03-04").any() and a["date_of_birth"].isna().any()
     assert a["address_line"].notna().mean() > 0.6
+
+
+def test_threshold_tradeoff_counts_false_links_and_reclusters_at_each_threshold():
+    """Four records: a, b one person; c, d two others. Links a-b 0.999 (true), b-c 0.93 (false),
+    c-d deterministic (false, but not probabilistic: never counted as a false link, always kept).
+
+    By hand, accept 0.90: links a-b, b-c -> 1 false of 2; one participant {a,b,c,d}: 6 predicted
+    pairs, 1 correct -> P 1/6, R 1/1. At 0.95: b-c drops -> 0 of 1; {a,b}, {c,d}: 2 predicted
+    pairs, 1 correct -> P 0.5, R 1, F1 2/3."""
+    import numpy as np
+    from linkage_external import threshold_tradeoff
+
+    keys = np.array(["a", "b", "c", "d"])
+    truth = pd.Series({"a": 1, "b": 1, "c": 2, "d": 3})
+    edges = pd.DataFrame({"l": [0, 1, 2], "r": [1, 2, 3], "match_probability": [0.999, 0.93, 1.0],
+                          "method": ["probabilistic", "probabilistic", "deterministic"]})
+    rows = threshold_tradeoff(edges, keys, truth, 0.90)
+    assert [r["threshold"] for r in rows] == [0.90, 0.95, 0.98, 0.99, 0.995]
+    first, second = rows[0], rows[1]
+    assert (first["links"], first["false_links"]) == (2, 1)
+    assert abs(first["precision"] - 1 / 6) < 1e-12 and first["recall"] == 1.0
+    assert (second["links"], second["false_links"]) == (1, 0)
+    assert (second["precision"], second["recall"]) == (0.5, 1.0) and abs(second["f1"] - 2 / 3) < 1e-12

@@ -269,11 +269,26 @@ def _quiet_splink() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+# Blocking key whose block size is kept beside each record (``<name>_block_size``), so a blocking
+# rule can use the key only where its block is small: names by their sound alone would make
+# millions of pairs for Mohammed Khan, but a rare name's few records cost almost nothing.
+SIZED_BLOCKING_KEYS = {"names_sound": ("first_soundex", "surname_soundex")}
+
+
+def block_sizes(records: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
+    """Records sharing each record's values of ``columns`` (itself included); null where one is null."""
+    present = records[list(columns)].notna().all(axis=1)
+    sizes = records[present].groupby(list(columns), sort=False)[columns[0]].transform("size")
+    return sizes.reindex(records.index).astype("Int64")
+
+
 def model_frame(records: pd.DataFrame) -> pd.DataFrame:
     frame = records[MODEL_COLUMNS].copy()
     for column in MODEL_COLUMNS[1:]:  # a column with no value at all would reach DuckDB as INTEGER
         if frame[column].isna().all():
             frame[column] = pd.array([None] * len(frame), dtype="string")
+    for name, columns in SIZED_BLOCKING_KEYS.items():
+        frame[f"{name}_block_size"] = block_sizes(frame, columns)
     return frame
 
 
