@@ -538,14 +538,20 @@ def reprocess(partner: str, period: str, no_build: bool) -> None:
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def airflow(args: tuple[str, ...]) -> None:
-    """Run the airflow CLI against worklink's setup, e.g. `worklink airflow standalone`."""
+    """Run the airflow CLI against worklink's setup, e.g. `worklink airflow standalone`.
+
+    With WORKLINK_EXECUTOR=celery it passes the broker (the project's Redis, started if down) and
+    the result backend, so `worklink airflow celery worker --queues default,ingest,linkage,dbt`
+    adds a worker to the queues `worklink serve` uses."""
+    from worklink.orchestration.executor import airflow_env
     from worklink.platform.database import ensure_database
 
     ensure_database()
     from worklink.platform.private_files import PRIVATE_UMASK
 
+    env = airflow_env(load_settings(), _subprocess_env())
     # umask 077: whatever Airflow writes (logs, generated passwords) is readable by us alone.
-    sys.exit(subprocess.call([_venv_bin("airflow"), *args], env=_subprocess_env(), umask=PRIVATE_UMASK))
+    sys.exit(subprocess.call([_venv_bin("airflow"), *args], env=env, umask=PRIVATE_UMASK))
 
 
 @main.command()
