@@ -7,8 +7,10 @@ celery: Airflow's CeleryExecutor (provider ``apache-airflow-providers-celery``).
 puts each task on a Redis queue (the project's own Redis, ``worklink.platform.redis_server``) and
 Celery workers take them; task states go to Celery's result backend in Airflow's metadata
 database (``db+postgresql``). ``worklink serve`` starts the broker and ``CELERY_WORKERS`` workers
-beside the scheduler; on more machines, run ``worklink airflow celery worker --queues ...`` on each
-with the same settings (docs/operations.md).
+beside the scheduler; ``worklink airflow ...`` passes the same broker settings (``airflow_env``), so
+``worklink airflow celery worker --queues ...`` adds a worker by hand, here or on another machine
+with the same settings; ``worklink flower`` shows the queues and workers (docs/deploy.md, section 9,
+also for what happens to a task whose worker dies).
 
 Heavy tasks go to a queue of their kind (``QUEUES``, set by ``worklink.orchestration.dags``): every
 partner's ingest on ``ingest``, the linkage on ``linkage``, dbt on ``dbt``; light ones (alerts,
