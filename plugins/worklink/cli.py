@@ -538,14 +538,64 @@ def reprocess(partner: str, period: str, no_build: bool) -> None:
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def airflow(args: tuple[str, ...]) -> None:
-    """Run the airflow CLI against worklink's setup, e.g. `worklink airflow standalone`."""
+    """Run the airflow CLI against worklink's setup, e.g. `worklink airflow standalone`.
+
+    With WORKLINK_EXECUTOR=celery it passes the broker (the project's Redis, started if down) and
+    the result backend, so `worklink airflow celery worker --queues default,ingest,linkage,dbt`
+    adds a worker to the queues `worklink serve` uses."""
+    from worklink.orchestration.executor import airflow_env
     from worklink.platform.database import ensure_database
 
     ensure_database()
     from worklink.platform.private_files import PRIVATE_UMASK
 
+    env = airflow_env(load_settings(), _subprocess_env())
     # umask 077: whatever Airflow writes (logs, generated passwords) is readable by us alone.
-    sys.exit(subprocess.call([_venv_bin("airflow"), *args], env=_subprocess_env(), umask=PRIVATE_UMASK))
+    sys.exit(subprocess.call([_venv_bin("airflow"), *args], env=env, umask=PRIVATE_UMASK))
+
+
+FLOWER_PORT = 5555
+FLOWER_USER = "worklink"
+
+
+def flower_env(settings, env: dict[str, str], port: int) -> dict[str, str]:
+    """Airflow's Flower settings: 127.0.0.1 only, basic auth with a password generated once into
+    .worklink/secrets/flower_password (given in the environment, never on a command line)."""
+    from worklink.orchestration.executor import airflow_env
+    from worklink.platform.local_server import generated_password
+
+    password = generated_password(settings.state_dir / "secrets" / "flower_password")
+    return {**airflow_env(settings, env), "AIRFLOW__CELERY__FLOWER_HOST": "127.0.0.1",
+            "AIRFLOW__CELERY__FLOWER_PORT": str(port),
+            "AIRFLOW__CELERY__FLOWER_BASIC_AUTH": f"{FLOWER_USER}:{password}"}
+
+
+@main.command()
+@click.option("--port", type=int, default=FLOWER_PORT, show_default=True, help="Port on 127.0.0.1.")
+def flower(port: int) -> None:
+    """Celery's web monitor (Flower): the broker's queues, the workers and their tasks.
+
+    \b
+    Only with WORKLINK_EXECUTOR=celery, and only where Flower is installed (an optional extra:
+    `.worklink/tools/bin/uv sync --extra flower`; the development environment has it). It listens on
+    127.0.0.1 only and asks for a password: user `worklink`, the password in
+    .worklink/secrets/flower_password (made on first use). From another machine, reach it through
+    an SSH tunnel (`ssh -L 5555:127.0.0.1:5555 host`). Stop it with Ctrl-C."""
+    import importlib.util
+
+    from worklink.platform.database import ensure_database
+    from worklink.platform.private_files import PRIVATE_UMASK
+
+    settings = load_settings()
+    if settings.executor != "celery":
+        raise click.ClickException("Flower watches the Celery workers: set WORKLINK_EXECUTOR=celery")
+    if importlib.util.find_spec("flower") is None:
+        raise click.ClickException("Flower is not installed: run `.worklink/tools/bin/uv sync --extra flower`")
+    ensure_database()
+    env = flower_env(settings, _subprocess_env(), port)
+    click.echo(f"Flower: http://127.0.0.1:{port} (user {FLOWER_USER}, password in "
+               f"{settings.state_dir / 'secrets' / 'flower_password'})", err=True)
+    sys.exit(subprocess.call([_venv_bin("airflow"), "celery", "flower"], env=env, umask=PRIVATE_UMASK))
 
 
 @main.command()

@@ -14,20 +14,22 @@ kept in ``.worklink/secrets/pg_password`` (600 in a 700 folder).
 
 from __future__ import annotations
 
-import fcntl
 import glob
 import os
 import pwd
-import secrets
 import shutil
-import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from worklink.platform.private_files import write_private_text
+from worklink.platform.local_server import (
+    generated_password,
+    port_in_use,
+    server_port,
+    start_lock,
+    wait_until,
+)
 from worklink.settings import load_settings
 
 SUPERUSER = "worklink"
@@ -115,12 +117,7 @@ class EmbeddedPostgres:
     @property
     def port(self) -> int:
         """The cluster's port, chosen once at initialisation and kept in .worklink/pg/port."""
-        recorded = self.root / "port"
-        if recorded.exists():
-            return int(recorded.read_text())
-        if self.preferred_port is not None:
-            return self.preferred_port
-        return DEFAULT_PORT if not _port_in_use(DEFAULT_PORT) else _free_port()
+        return server_port(self.root, DEFAULT_PORT, self.preferred_port)
 
     @property
     def data_dir(self) -> Path:
@@ -184,9 +181,7 @@ class EmbeddedPostgres:
 
     # -- password -------------------------------------------------------------------------
     def password(self) -> str:
-        if not self.password_file.exists():
-            write_private_text(self.password_file, secrets.token_urlsafe(24))
-        return self.password_file.read_text().strip()
+        return generated_password(self.password_file)
 
     # -- lifecycle ------------------------------------------------------------------------
     def is_initialised(self) -> bool:
@@ -239,20 +234,15 @@ class EmbeddedPostgres:
         Processes that start it at the same moment (parallel Airflow tasks, test workers, two
         terminals) take turns on a lock file, so one initialises and starts it and the others find
         it running."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".start.lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                self._start_locked(timeout_s)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with start_lock(self.root):
+            self._start_locked(timeout_s)
 
     def _start_locked(self, timeout_s: int) -> None:
         if not self.is_initialised():
             self.init()
         if self.is_running():
             return
-        if _port_in_use(self.port):
+        if port_in_use(self.port):
             raise EmbeddedPostgresError(
                 f"Port {self.port} on 127.0.0.1 is taken by another program. Stop it, or change the "
                 f"port in {self.root / 'port'} and {self.data_dir / 'postgresql.conf'}."
@@ -305,15 +295,14 @@ class EmbeddedPostgres:
     def ensure_databases(self) -> None:
         import psycopg
 
-        deadline = time.monotonic() + 20
-        while True:
+        def connect():
             try:
-                conn = psycopg.connect(self.url("postgres"), autocommit=True)
-                break
+                return psycopg.connect(self.url("postgres"), autocommit=True)
             except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+                return None
+
+        # the last try outside the loop raises the server's own error
+        conn = wait_until(connect, 20, 0.2) or psycopg.connect(self.url("postgres"), autocommit=True)
         with conn:
             existing = {row[0] for row in conn.execute("select datname from pg_database")}
             for name in (WAREHOUSE_DB, AIRFLOW_DB):
@@ -322,13 +311,3 @@ class EmbeddedPostgres:
             # Only the owner (and roles granted it) may connect to these two; see platform.roles.
             conn.execute(f'revoke connect on database "{AIRFLOW_DB}", postgres from public')
 
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0

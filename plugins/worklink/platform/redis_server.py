@@ -14,18 +14,22 @@ fsync each second), so a restarted broker still holds the tasks that were queued
 
 from __future__ import annotations
 
-import fcntl
 import os
-import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from worklink.platform.local_server import (
+    generated_password,
+    port_in_use,
+    server_port,
+    start_lock,
+    wait_until,
+)
 from worklink.platform.private_files import private_dir, write_private_text
 
 DEFAULT_PORT = 63790
@@ -78,15 +82,10 @@ class RedisServer:
 
     @property
     def port(self) -> int:
-        recorded = self.root / "port"
-        if recorded.exists():
-            return int(recorded.read_text())
-        return DEFAULT_PORT if not _port_in_use(DEFAULT_PORT) else _free_port()
+        return server_port(self.root, DEFAULT_PORT)
 
     def password(self) -> str:
-        if not self.password_file.exists():
-            write_private_text(self.password_file, secrets.token_urlsafe(24))
-        return self.password_file.read_text().strip()
+        return generated_password(self.password_file)
 
     def url(self, db: int = 0) -> str:
         return f"redis://:{quote(self.password(), safe='')}@127.0.0.1:{self.port}/{db}"
@@ -121,27 +120,20 @@ class RedisServer:
     def start(self, timeout_s: float = 30.0) -> None:
         """Start the server (writing its folder first if needed); a no-op when it already runs."""
         private_dir(self.root)
-        with open(self.root / ".start.lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                if self.is_running():
-                    return
-                self._write_conf()  # the password file may have been rotated; the conf follows it
-                if _port_in_use(self.port):
-                    raise RedisServerError(f"Port {self.port} on 127.0.0.1 is taken by another program. Stop "
-                                           f"it, or delete {self.root / 'port'} to pick another port.")
-                result = subprocess.run([redis_binary(), str(self.conf_file)], capture_output=True, text=True,
-                                        stdin=subprocess.DEVNULL)
-                if result.returncode != 0:
-                    raise RedisServerError(f"redis-server did not start: {result.stderr.strip()}")
-                deadline = time.monotonic() + timeout_s
-                while not self.ping():
-                    if time.monotonic() > deadline:
-                        tail = self.log_file.read_text()[-2000:] if self.log_file.exists() else ""
-                        raise RedisServerError(f"redis-server did not answer in {timeout_s:.0f}s:\n{tail}")
-                    time.sleep(0.1)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with start_lock(self.root):
+            if self.is_running():
+                return
+            self._write_conf()  # the password file may have been rotated; the conf follows it
+            if port_in_use(self.port):
+                raise RedisServerError(f"Port {self.port} on 127.0.0.1 is taken by another program. Stop "
+                                       f"it, or delete {self.root / 'port'} to pick another port.")
+            result = subprocess.run([redis_binary(), str(self.conf_file)], capture_output=True, text=True,
+                                    stdin=subprocess.DEVNULL)
+            if result.returncode != 0:
+                raise RedisServerError(f"redis-server did not start: {result.stderr.strip()}")
+            if not wait_until(self.ping, timeout_s):
+                tail = self.log_file.read_text()[-2000:] if self.log_file.exists() else ""
+                raise RedisServerError(f"redis-server did not answer in {timeout_s:.0f}s:\n{tail}")
 
     def stop(self, timeout_s: float = 30.0) -> bool:
         """SIGTERM (Redis flushes its append-only file and exits); False when it was not running."""
@@ -160,13 +152,3 @@ class RedisServer:
 def redis_server(state_dir: Path) -> RedisServer:
     return RedisServer(root=state_dir / "redis", secrets_dir=state_dir / "secrets")
 
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
