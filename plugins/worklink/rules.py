@@ -3,8 +3,8 @@ words partners read, and (for identifier formats) the check itself.
 
 Everything else reads this registry: the contract schema (``worklink.contracts.DEFAULT_SEVERITY``,
 ``COLUMN_RULES``), the GX suites (``worklink.quality.suites.RULE_REGEX``), ingestion's checks
-(``worklink.ingest.checks.MESSAGES``), the partner alert (``worklink.alerts.partner_report.RULE_TEXT``,
-``RULE_ADVICE``) and the rules table of docs/ingestion.md (``worklink contracts build-docs``; a test
+(``worklink.ingest.checks.MESSAGES``), the plain-language texts partners read (``RULE_TEXT``,
+``RULE_ADVICE`` below: the partner alert, ``worklink check`` and the upload page) and the rules table of docs/ingestion.md (``worklink contracts build-docs``; a test
 keeps it equal). To add a rule: add it here, then implement its check where its ``level`` says.
 """
 
@@ -172,6 +172,12 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in [
          partner_text="A field we ask for is empty (the row was still loaded)",
          message="is empty (optional, but please complete it)"),
 ]}
+
+# What happened, in a data officer's words, and what they do about a file that was not loaded: here,
+# in the lowest layer, so ingestion (``worklink check``) and the alerts both read them without either
+# importing the other.
+RULE_TEXT = {r.id: r.partner_text for r in RULES.values()}
+RULE_ADVICE = {r.id: r.advice for r in RULES.values() if r.advice}
 
 
 DOCS_BEGIN = "<!-- rules table: generated from worklink.rules by `worklink contracts build-docs`; edit the registry -->"

@@ -1,7 +1,8 @@
 """dbt files generated from the contracts, so the warehouse cannot drift from them.
 
 ``dbt_project/seeds/delivery_partners.csv`` and ``partner_grants.csv`` are written from
-``contracts/<partner>/partner.yml``, and the ``code_list(name)`` macro (``macros/code_list.sql``,
+``contracts/<partner>/partner.yml``, ``programmes.csv`` (each programme's start, end and outcome set,
+which the models join per programme) from ``contracts/_programmes.yml``, and the ``code_list(name)`` macro (``macros/code_list.sql``,
 read by the models' ``accepted_values`` tests) from ``contracts/_code_lists.yml``
 (``worklink contracts build-seeds``; the nightly dbt step rewrites them before dbt parses). A test
 keeps the committed files equal to this output.
@@ -14,11 +15,12 @@ import io
 import json
 from pathlib import Path
 
-from worklink.contracts import DELIVERY_KINDS, load_code_lists, load_partners
+from worklink.contracts import DELIVERY_KINDS, load_code_lists, load_partners, load_programmes
 from worklink.settings import load_settings
 
 PARTNER_COLUMNS = ["partner_id", "partner_name", "programme", "partner_kind", "borough"]
 GRANT_COLUMNS = ["partner_id", "grant_reference", "grant_start_date", "grant_end_date", "grant_amount_gbp", "note"]
+PROGRAMME_COLUMNS = ["programme", "programme_name", "start_date", "end_date", "outcomes"]
 
 
 def _csv(columns: list[str], rows: list[dict]) -> str:
@@ -30,7 +32,7 @@ def _csv(columns: list[str], rows: list[dict]) -> str:
 
 
 def seed_texts(contracts_dir: Path | None = None) -> dict[str, str]:
-    """Seed file name -> its CSV text, from the partner folders of ``contracts_dir``."""
+    """Seed file name -> its CSV text, from the partner folders and programmes of ``contracts_dir``."""
     partners = [p for p in load_partners(contracts_dir) if p.kind in DELIVERY_KINDS]
     partners.sort(key=lambda p: (DELIVERY_KINDS.index(p.kind), p.id))
     delivery = [{"partner_id": p.id, "partner_name": p.name, "programme": p.programme, "partner_kind": p.kind,
@@ -38,8 +40,14 @@ def seed_texts(contracts_dir: Path | None = None) -> dict[str, str]:
     grants = [{"partner_id": p.id, "grant_reference": g.reference, "grant_start_date": g.start.isoformat(),
                "grant_end_date": g.end.isoformat(), "grant_amount_gbp": g.amount_gbp, "note": g.note}
               for p in partners for g in p.grants]
+    # in file order; outcomes space-separated (a programme without an end or outcomes, such as an
+    # administrative extract's window, has empty cells)
+    programmes = [{"programme": pid, "programme_name": p.name, "start_date": p.start.isoformat(),
+                   "end_date": p.end.isoformat() if p.end else "", "outcomes": " ".join(p.outcomes)}
+                  for pid, p in load_programmes(contracts_dir).items()]
     return {"delivery_partners.csv": _csv(PARTNER_COLUMNS, delivery),
-            "partner_grants.csv": _csv(GRANT_COLUMNS, grants)}
+            "partner_grants.csv": _csv(GRANT_COLUMNS, grants),
+            "programmes.csv": _csv(PROGRAMME_COLUMNS, programmes)}
 
 
 def code_list_macro_text(contracts_dir: Path | None = None) -> str:

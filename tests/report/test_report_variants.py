@@ -22,6 +22,7 @@ import yaml
 from psycopg.rows import dict_row
 from worklink.report.data import TABLES, PublishedData
 from worklink.report.labels import Labels, humanise
+from worklink.report.sdc import Policy
 
 REPO = Path(__file__).resolve().parents[2]
 Z = 1.959963985
@@ -93,7 +94,17 @@ def hand_built_tables() -> PublishedData:
         subgroup.append(_cell({"dimension": "sex" if value == "f" else "age_band", "dimension_value": value},
                               "starters", "count", 100, "100"))
     tables["outcomes_by_subgroup"] = pd.DataFrame(subgroup)
+    tables["outcome_windows"] = hand_built_windows(sustained_short=12, sustained_long=24)
     return PublishedData(tables, Labels.from_seeds())
+
+
+def hand_built_windows(**weeks) -> pd.DataFrame:
+    """published.outcome_windows as a build with --vars '{sustained_short_weeks: 12, ...}' publishes it:
+    windows not at the defaults, so a heading that wrote 13 or 26 itself would show."""
+    weeks = {"sustained_short": 13, "sustained_long": 26, "retained_short": 13, "retained_long": 26} | weeks
+    weeks |= {"earnings_outcome_short": weeks["sustained_short"], "earnings_outcome_long": weeks["sustained_long"]}
+    return pd.DataFrame([_cell({"outcome_window": role, "dbt_var": f"{role}_weeks"}, "weeks",
+                               "count_not_about_individuals", n, str(n)) for role, n in weeks.items()])
 
 
 def _text(page: str) -> str:
@@ -116,6 +127,32 @@ def test_variant_difference_is_shown_with_its_interval_and_flagged_underpowered(
     assert "Underpowered here: Ancoats Community Trust, job start rate" in hand_built_sections
     assert "Outcomes as at 31 March 2026" in hand_built_sections
     assert "£600" in hand_built_sections  # cost per variant
+
+
+def test_headings_name_the_published_windows_not_a_number_of_their_own(hand_built_sections):
+    # sustained_short 12 weeks, sustained_long 24 (hand_built_windows): the headings follow the data
+    assert "Sustained 12 weeks (of jobs 12+ weeks old) (95% CI)" in hand_built_sections  # variant table
+    assert "Sustained 12 weeks rate" in hand_built_sections  # other characteristics
+    assert "13 weeks" not in hand_built_sections and "26 weeks" not in hand_built_sections
+
+
+def test_every_window_label_of_the_report_is_filled_from_the_data():
+    from worklink.report import build
+
+    data = PublishedData({"outcome_windows": hand_built_windows(sustained_short=11, sustained_long=22,
+                                                                retained_short=9, retained_long=18)})
+    lists = [build.FUNNEL_STAGES, build.FUNNEL_RATES, build.WORKWELL_STAGES, build.WORKWELL_MEASURES,
+             build.OUTCOME_RATES, build.VARIANT_RATES]
+    labels = [label for labelled in lists for _, label in build._with_weeks(data, labelled)]
+    assert "Job sustained 11 weeks" in labels and "Sustained 22 weeks / sustained 11 weeks" in labels
+    assert "9-week window over" in labels and "Retained in work 18 weeks" in labels
+    assert "Earnings outcome 11 weeks (of jobs 11+ weeks old)" in labels
+    assert not [label for label in labels if re.search(r"\b(13|26)\b|[{}]", label)]
+    method = build._method_section(Policy(), data)
+    assert "Sustained 11/22 weeks" in method and "retained in work 9/18 weeks" in method
+    # no windows published: the report refuses rather than guess the weeks
+    with pytest.raises(ValueError, match="outcome_windows holds no window"):
+        PublishedData({"outcome_windows": hand_built_windows().iloc[0:0]}).weeks("{sustained_short}")
 
 
 def test_labels_replace_raw_codes(hand_built_sections):

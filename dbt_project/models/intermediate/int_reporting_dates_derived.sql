@@ -4,6 +4,7 @@
 --     never "not achieved".
 --   hmrc_coverage_end_date: last day of the latest HMRC delivery month (RTI covers pay to then).
 --   dwp_latest_benefit_month: the month of the latest DWP delivery.
+-- Programme dates are per programme, in the programmes seed (contracts/_programmes.yml).
 with
 
 deliveries as (
@@ -43,8 +44,7 @@ derived as (
         {% endif %} as as_at_date,
         (to_date(hmrc_period || '-01', 'YYYY-MM-DD') + interval '1 month' - interval '1 day')::date
             as hmrc_coverage_end_date,
-        to_date(dwp_period || '-01', 'YYYY-MM-DD') as dwp_latest_benefit_month,
-        date '{{ var("programme_start_date") }}' as programme_start_date
+        to_date(dwp_period || '-01', 'YYYY-MM-DD') as dwp_latest_benefit_month
     from latest
 
 )

@@ -1,7 +1,7 @@
 -- Published (disclosure-controlled) funnel at episode grain with nested stages (see
 -- funnel_by_cohort_month): one row per delivery partner (or 'all'), cohort month
--- (or 'all') and measure. Totals are summed from unrounded counts, then the whole table goes through
--- disclosure_control(). Source: analytics.funnel_by_cohort_month.
+-- (or 'all') and measure. Totals and rates as published_funnel() computes them (sums of
+-- unrounded counts, then disclosure_control()). Source: analytics.funnel_by_cohort_month.
 {% set counts = ['referred', 'eligible', 'first_contact', 'started', 'started_outside_funnel',
                  'did_not_start', 'pending_decision', 'sustained_engagement', 'job_start',
                  'contradicted_job_start', 'sustained_short', 'sustained_long', 'left_programme'] %}
@@ -15,28 +15,4 @@
     'sustained_long_rate': ('sustained_long', 'sustained_short', 'rate'),
     'leaver_rate': ('left_programme', 'started', 'rate'),
 } %}
-with
-
-totals as (
-
-    select
-        coalesce(partner_id, 'all') as partner_id,
-        coalesce(to_char(cohort_month, 'YYYY-MM'), 'all') as cohort_month,
-        {% for column in counts %}
-        sum({{ column }}) as {{ column }},
-        {% endfor %}
-        {% for rate, (numerator, denominator, kind) in rates.items() %}
-        {{ safe_ratio('sum(' ~ numerator ~ ')', 'sum(' ~ denominator ~ ')') }} as {{ rate }}{{ ',' if not loop.last }}
-        {% endfor %}
-    from {{ ref('funnel_by_cohort_month') }}
-    group by grouping sets ((partner_id, cohort_month), (partner_id), (cohort_month), ())
-
-),
-
-cells as (
-
-    {{ sdc_cells('totals', ['partner_id', 'cohort_month'], counts=counts, ratios=rates) }}
-
-),
-
-{{ disclosure_control('cells', dims=['partner_id', 'cohort_month'], margins=['partner_id', 'cohort_month']) }}
+{{ published_funnel(ref('funnel_by_cohort_month'), 'partner_id', counts, rates) }}

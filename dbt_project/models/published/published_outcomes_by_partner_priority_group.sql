@@ -10,17 +10,8 @@
                  'sustained_short_achieved_to_date', 'sustained_long_achieved_to_date',
                  'earnings_outcome_short_achieved_to_date', 'earnings_outcome_long_achieved_to_date',
                  'progression_outcomes', 'moved_into_work'] %}
-{#- the Trailblazer outcome rates (outcome_rates() without the WorkWell retention rates, which do
-    not apply to VCSE episodes): rate -> (numerator count, denominator count) -#}
-{% set rates = {
-    'job_start_rate': ('job_starts', 'starters'),
-    'sustained_short_rate': ('sustained_short', 'sustained_short_due'),
-    'sustained_long_rate': ('sustained_long', 'sustained_long_due'),
-    'earnings_outcome_short_rate': ('earnings_outcome_short', 'earnings_outcome_short_due'),
-    'earnings_outcome_long_rate': ('earnings_outcome_long', 'earnings_outcome_long_due'),
-    'progression_rate': ('progression_outcomes', 'starters'),
-    'moved_into_work_rate': ('moved_into_work', 'starters_not_in_work_at_referral'),
-} %}
+{#- the Trailblazer outcome rates: rate -> (numerator count, denominator count) -#}
+{% set rates = outcome_rates(with_retention=false) %}
 {% set ratios = {} %}
 {% for rate, (numerator, denominator) in rates.items() %}
     {% do ratios.update({rate: (numerator, denominator, 'rate')}) %}

@@ -1,7 +1,7 @@
 -- Published (disclosure-controlled) WorkWell funnel at episode grain with nested stages (see
 -- workwell_funnel_by_cohort_month): one row per work status at referral (or 'all'), cohort month
--- (or 'all') and measure. Totals are summed from unrounded counts, then the whole table goes
--- through disclosure_control(). Source: analytics.workwell_funnel_by_cohort_month.
+-- (or 'all') and measure. Totals and rates as published_funnel() computes them (sums of
+-- unrounded counts, then disclosure_control()). Source: analytics.workwell_funnel_by_cohort_month.
 {% set counts = ['referred', 'started', 'did_not_start', 'pending_decision', 'support_plan',
                  'support_plan_out_of_work', 'job_start',
                  'job_start_outside_funnel', 'retained_short_due', 'retained_short',
@@ -14,29 +14,4 @@
     'retained_long_rate': ('retained_long', 'retained_long_due', 'rate'),
     'leaver_rate': ('left_programme', 'started', 'rate'),
 } %}
-with
-
-totals as (
-
-    select
-        coalesce(work_status_at_referral, 'all') as work_status_at_referral,
-        coalesce(to_char(cohort_month, 'YYYY-MM'), 'all') as cohort_month,
-        {% for column in counts %}
-        sum({{ column }}) as {{ column }},
-        {% endfor %}
-        {% for rate, (numerator, denominator, kind) in rates.items() %}
-        {{ safe_ratio('sum(' ~ numerator ~ ')', 'sum(' ~ denominator ~ ')') }} as {{ rate }}{{ ',' if not loop.last }}
-        {% endfor %}
-    from {{ ref('workwell_funnel_by_cohort_month') }}
-    group by grouping sets ((work_status_at_referral, cohort_month), (work_status_at_referral), (cohort_month), ())
-
-),
-
-cells as (
-
-    {{ sdc_cells('totals', ['work_status_at_referral', 'cohort_month'], counts=counts, ratios=rates) }}
-
-),
-
-{{ disclosure_control('cells', dims=['work_status_at_referral', 'cohort_month'],
-                      margins=['work_status_at_referral', 'cohort_month']) }}
+{{ published_funnel(ref('workwell_funnel_by_cohort_month'), 'work_status_at_referral', counts, rates) }}

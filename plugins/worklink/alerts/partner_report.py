@@ -20,10 +20,10 @@ import psycopg
 
 from worklink.contracts import Contract
 from worklink.platform.private_files import private_dir, write_private_text
-from worklink.rules import RULES
+from worklink.rules import RULE_ADVICE, RULE_TEXT
 
-# What happened, in a data officer's words (worklink.rules).
-RULE_TEXT = {r.id: r.partner_text for r in RULES.values()}
+# RULE_TEXT (what happened) and RULE_ADVICE (what to do), in a data officer's words, come from
+# worklink.rules; imported here for the alert and the upload page.
 STATUS_TEXT = {
     "loaded": "loaded",
     "loaded_with_quarantine": "loaded, some rows held back",
@@ -36,9 +36,6 @@ STATUS_TEXT = {
     "refused": "not opened (a link or not a regular file)",
     "error": "not processed yet: a fault on our side, which our engineers are fixing",
 }
-# What a data officer does about a file that was not loaded, in words they use (one place: the
-# alert, `worklink check` and the docs read it).
-RULE_ADVICE = {r.id: r.advice for r in RULES.values() if r.advice}
 # File outcomes that need the partner's action, listed first in the alert.
 ACTION_STATUSES = ("rejected", "unmatched", "refused", "needs_confirmation")
 # File outcomes a partner hears about even when no row has a problem.

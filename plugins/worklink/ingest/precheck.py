@@ -23,6 +23,7 @@ from worklink.ingest.periods import period_of, period_problem
 from worklink.ingest.reader import ROW, FileRejected, read_rows
 from worklink.ingest.records import bad_row_issues
 from worklink.quality.suites import load_suite
+from worklink.rules import RULE_ADVICE, RULE_TEXT
 
 NOT_CHECKED_HERE = ("whether the file repeats or replaces an earlier delivery, and dates that must "
                     "follow the partner's other feeds (the nightly checks these against earlier files)")
@@ -119,8 +120,6 @@ def check_file(path: Path, contract: Contract, expectations_dir: Path,
 
 def render(report: CheckReport, max_rows: int = 200) -> str:
     """Plain text, the file's result first, then its rows' problems."""
-    from worklink.alerts.partner_report import RULE_ADVICE, RULE_TEXT
-
     lines = [f"{report.file} ({report.partner}, {report.feed})"]
     if report.rejected:
         rule, text = report.file_problem

@@ -23,8 +23,8 @@ FUNNEL_STAGES = [
     ("started", "Started (assessment + action plan)"),
     ("sustained_engagement", "Sustained engagement"),
     ("job_start", "Job start (4+ hours)"),
-    ("sustained_short", "Job sustained 13 weeks"),
-    ("sustained_long", "Job sustained 26 weeks"),
+    ("sustained_short", "Job sustained {sustained_short} weeks"),
+    ("sustained_long", "Job sustained {sustained_long} weeks"),
     ("left_programme", "Left the programme"),
 ]
 FUNNEL_RATES = [
@@ -33,8 +33,8 @@ FUNNEL_RATES = [
     ("start_rate", "Started / first contact"),
     ("sustained_engagement_rate", "Sustained engagement / started"),
     ("job_start_rate", "Job start / started"),
-    ("sustained_short_rate", "Sustained 13 weeks / job start"),
-    ("sustained_long_rate", "Sustained 26 weeks / sustained 13 weeks"),
+    ("sustained_short_rate", "Sustained {sustained_short} weeks / job start"),
+    ("sustained_long_rate", "Sustained {sustained_long} weeks / sustained {sustained_short} weeks"),
     ("leaver_rate", "Left / started"),
 ]
 WORKWELL_STAGES = [
@@ -42,8 +42,8 @@ WORKWELL_STAGES = [
     ("started", "Started (assessed by a Work and Health Coach)"),
     ("support_plan", "Support plan agreed"),
     ("job_start", "Job start (out of work at referral)"),
-    ("retained_short", "Retained in work 13 weeks (in work at referral)"),
-    ("retained_long", "Retained in work 26 weeks (in work at referral)"),
+    ("retained_short", "Retained in work {retained_short} weeks (in work at referral)"),
+    ("retained_long", "Retained in work {retained_long} weeks (in work at referral)"),
 ]
 WORKWELL_MEASURES = [
     ("referred", "Referred"),
@@ -53,19 +53,19 @@ WORKWELL_MEASURES = [
     ("support_plan_rate", "Support plan / started"),
     ("job_start", "Job starts"),
     ("job_start_rate", "Job start / support plan (out of work)"),
-    ("retained_short_due", "13-week window over"),
-    ("retained_short", "Retained in work 13 weeks"),
-    ("retained_short_rate", "Retained 13 weeks / window over"),
-    ("retained_long_due", "26-week window over"),
-    ("retained_long", "Retained in work 26 weeks"),
-    ("retained_long_rate", "Retained 26 weeks / window over"),
+    ("retained_short_due", "{retained_short}-week window over"),
+    ("retained_short", "Retained in work {retained_short} weeks"),
+    ("retained_short_rate", "Retained {retained_short} weeks / window over"),
+    ("retained_long_due", "{retained_long}-week window over"),
+    ("retained_long", "Retained in work {retained_long} weeks"),
+    ("retained_long_rate", "Retained {retained_long} weeks / window over"),
     ("returned_to_work", "Returned to work after sickness absence"),
 ]
 WORKWELL_GROUPS = [("out_of_work", "Out of work at referral"), ("in_work", "In work at referral"), ("all", "All")]
 OUTCOME_RATES = [
     ("job_start_rate", "Job start"),
-    ("sustained_short_rate", "Sustained 13 weeks (of jobs 13+ weeks old)"),
-    ("earnings_outcome_short_rate", "Earnings outcome 13 weeks (of jobs 13+ weeks old)"),
+    ("sustained_short_rate", "Sustained {sustained_short} weeks (of jobs {sustained_short}+ weeks old)"),
+    ("earnings_outcome_short_rate", "Earnings outcome {earnings_outcome_short} weeks (of jobs {earnings_outcome_short}+ weeks old)"),
     ("progression_rate", "Moving closer to work"),
 ]
 TIMELINESS = [
@@ -84,6 +84,14 @@ WELLBEING = [
     ("phq9", "PHQ-9 (0-27, lower is better)"),
     ("gad7", "GAD-7 (0-21, lower is better)"),
 ]
+# Labels above name a window by its role ({sustained_short}, {retained_long}, ...): PublishedData.weeks
+# puts in the weeks the warehouse used (published.outcome_windows), never a number written here.
+
+
+def _with_weeks(data: PublishedData, labelled: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(measure, data.weeks(label)) for measure, label in labelled]
+
+
 DATA_QUALITY = [
     ("files_received", "Files received"),
     ("files_rejected", "Files rejected"),
@@ -180,29 +188,30 @@ def _summary(data: PublishedData) -> tuple[str, str]:
     tiles = []
     for measure, label in [("referred", "Trailblazer referrals"), ("started", "Trailblazer starts"),
                            ("job_start", "Trailblazer job starts"),
-                           ("sustained_short", "Trailblazer jobs sustained 13 weeks")]:
+                           ("sustained_short", "Trailblazer jobs sustained {sustained_short} weeks")]:
         _, display = _one(funnel, partner_id="all", cohort_month="all", measure=measure)
         tiles.append(f'<div class="tile"><div class="number">{_esc(display)}</div>'
-                     f'<div class="label">{_esc(label)}</div></div>')
+                     f'<div class="label">{_esc(data.weeks(label))}</div></div>')
     workwell = data["workwell_funnel_by_cohort_month"]
     for measure, label in [("started", "WorkWell starts"), ("job_start", "WorkWell job starts (out of work)"),
-                           ("retained_short", "WorkWell retained in work 13 weeks"),
+                           ("retained_short", "WorkWell retained in work {retained_short} weeks"),
                            ("returned_to_work", "WorkWell returned to work")]:
         _, display = _one(workwell, work_status_at_referral="all", cohort_month="all", measure=measure)
         tiles.append(f'<div class="tile"><div class="number">{_esc(display)}</div>'
-                     f'<div class="label">{_esc(label)}</div></div>')
+                     f'<div class="label">{_esc(data.weeks(label))}</div></div>')
     return period, f'<div class="tiles">{"".join(tiles)}</div>'
 
 
 def _funnel_section(data: PublishedData) -> str:
     funnel = data["funnel_by_cohort_month"]
-    values, displays = zip(*[_one(funnel, partner_id="all", cohort_month="all", measure=m) for m, _ in FUNNEL_STAGES],
+    funnel_stages, funnel_rates = _with_weeks(data, FUNNEL_STAGES), _with_weeks(data, FUNNEL_RATES)
+    values, displays = zip(*[_one(funnel, partner_id="all", cohort_month="all", measure=m) for m, _ in funnel_stages],
                            strict=True)
-    chart = charts.horizontal_bars([label for _, label in FUNNEL_STAGES], list(values), list(displays),
+    chart = charts.horizontal_bars([label for _, label in funnel_stages], list(values), list(displays),
                                    "Programme funnel, all partners and cohorts", "partner episodes (rounded to 5)")
     partners = sorted(p for p in funnel["partner_id"].unique() if p != "all") + ["all"]
     rate_rows = [[label] + [_one(funnel, partner_id=p, cohort_month="all", measure=m)[1] for p in partners]
-                 for m, label in FUNNEL_RATES]
+                 for m, label in funnel_rates]
     months = sorted(m for m in funnel["cohort_month"].unique() if m != "all")
     monthly = charts.monthly_lines(months, {
         "referred": [_one(funnel, partner_id="all", cohort_month=m, measure="referred")[0] for m in months],
@@ -232,20 +241,21 @@ def _funnel_section(data: PublishedData) -> str:
 def _workwell_section(data: PublishedData) -> str:
     """WorkWell's own funnel: referred -> started -> support plan -> outcome, by work status at referral."""
     funnel = data["workwell_funnel_by_cohort_month"]
-    stages = [(m, label) for m, label in WORKWELL_STAGES]
+    stages = _with_weeks(data, WORKWELL_STAGES)
     values, displays = zip(*[_one(funnel, work_status_at_referral="all", cohort_month="all", measure=m)
                              for m, _ in stages], strict=True)
     chart = charts.horizontal_bars([label for _, label in stages], list(values), list(displays),
                                    "WorkWell funnel, all cohorts", "WorkWell episodes (rounded to 5)")
     rows = [[label] + [_one(funnel, work_status_at_referral=g, cohort_month="all", measure=m)[1]
-                       for g, _ in WORKWELL_GROUPS] for m, label in WORKWELL_MEASURES]
+                       for g, _ in WORKWELL_GROUPS] for m, label in _with_weeks(data, WORKWELL_MEASURES)]
     return (
         "<h2 id='workwell'>WorkWell</h2>"
         "<p>WorkWell (DWP and DHSC) supports people in work but off sick or at risk of falling out of work, "
         "and people who left work recently. Each referral's episode once: referred, assessed by a Work and "
         "Health Coach (the start), support plan agreed, then the outcome for its group: a job start for "
         "people out of work at referral, retention in work (HMRC employment with any employer, "
-        "through 13 and 26 weeks from the start) for people in work at referral.</p>"
+        + data.weeks("through {retained_short} and {retained_long} weeks from the start) ")
+        + "for people in work at referral.</p>"
         + _figure(chart, "Counts rounded to the nearest 5; [c] = suppressed. Job starts and retention "
                          "apply to different groups.")
         + _table(["Measure"] + [label for _, label in WORKWELL_GROUPS], rows)
@@ -268,10 +278,11 @@ def _rates_frame(outcomes: pd.DataFrame, dimension: str, rate: str, labels: Labe
 
 def _outcomes_section(data: PublishedData, dimension: str, title: str, anchor: str) -> str:
     outcomes = data["outcomes_by_subgroup"]
+    outcome_rates = _with_weeks(data, OUTCOME_RATES)
     parts = [f"<h2 id='{anchor}'>{_esc(title)}</h2>",
              "<p>Outcomes of started episodes (each participant's episode once, any evidence: partner or "
              "HMRC). Points are rates, bars 95% Wilson confidence intervals.</p>"]
-    for rate, label in OUTCOME_RATES[:2]:
+    for rate, label in outcome_rates[:2]:
         frame = _rates_frame(outcomes, dimension, rate, data.labels)
         parts.append(_figure(charts.rates_with_intervals(
             frame, f"{label} by {_lower_first(data.labels.dimension(dimension))}"),
@@ -281,13 +292,13 @@ def _outcomes_section(data: PublishedData, dimension: str, title: str, anchor: s
     for value in sorted(values) + ["all"]:
         row = [data.labels.code(dimension, value),
                _one(outcomes, dimension=dimension, dimension_value=value, measure="starters")[1]]
-        for rate, _ in OUTCOME_RATES:
+        for rate, _ in outcome_rates:
             display = _one(outcomes, dimension=dimension, dimension_value=value, measure=rate)[1]
             low = _one(outcomes, dimension=dimension, dimension_value=value, measure=f"{rate}_ci_lower")[1]
             high = _one(outcomes, dimension=dimension, dimension_value=value, measure=f"{rate}_ci_upper")[1]
             row.append(display if display == SUPPRESSED else f"{display} ({low}–{high})")
         rows.append(row)
-    parts.append(_table([data.labels.dimension(dimension), "Starters"] + [label for _, label in OUTCOME_RATES], rows))
+    parts.append(_table([data.labels.dimension(dimension), "Starters"] + [label for _, label in outcome_rates], rows))
     return "".join(parts)
 
 
@@ -297,7 +308,7 @@ UNDERPOWERED_ABOVE = 0.10
 VARIANT_RATES = [
     ("job_start_rate", "Job start rate"),
     ("moved_into_work_rate", "Employment rate (out of work at referral)"),
-    ("sustained_short_rate", "Sustained 13 weeks (of jobs 13+ weeks old)"),
+    ("sustained_short_rate", "Sustained {sustained_short} weeks (of jobs {sustained_short}+ weeks old)"),
 ]
 
 
@@ -373,6 +384,7 @@ def _variant_section(data: PublishedData) -> str:
     """Test and learn: each partner's variants against its reference variant, with 95% intervals."""
     frame = data["outcomes_by_service_variant"]
     labels = data.labels
+    variant_rates = _with_weeks(data, VARIANT_RATES)
     pairs = frame[["partner_id", "service_variant", "reference_variant"]].drop_duplicates()
     pairs = pairs.assign(is_reference=pairs["service_variant"] == pairs["reference_variant"])
     pairs = pairs.sort_values(["partner_id", "is_reference", "service_variant"], ascending=[True, False, True])
@@ -381,7 +393,7 @@ def _variant_section(data: PublishedData) -> str:
         where = {"partner_id": row.partner_id, "service_variant": row.service_variant}
         variant = labels.code("service_variant", row.service_variant) + (" (reference)" if row.is_reference else "")
         cells = [labels.partner(row.partner_id), variant, _one(frame, **where, measure="starters")[1]]
-        for rate, rate_label in VARIANT_RATES:
+        for rate, rate_label in variant_rates:
             text, weak = _difference(frame, row.partner_id, row.service_variant, rate)
             cells += [_with_interval(frame, rate, **where), text]
             if weak:
@@ -401,7 +413,7 @@ def _variant_section(data: PublishedData) -> str:
                 "lower": _one(frame, **where, measure="job_start_rate_difference_ci_lower")[0],
                 "upper": _one(frame, **where, measure="job_start_rate_difference_ci_upper")[0]})
     header = ["Partner", "Variant", "Starters"]
-    for _, rate_label in VARIANT_RATES:
+    for _, rate_label in variant_rates:
         header += [rate_label + " (95% CI)", "Difference (95% CI)"]
     chart = charts.differences_with_intervals(pd.DataFrame(chart_rows), "Job start rate: variant minus reference") \
         if chart_rows else ""
@@ -472,7 +484,7 @@ def _other_subgroups(data: PublishedData) -> str:
                               measure="sustained_short_rate")[1]])
     return ("<h2 id='subgroups'>Outcomes by other characteristics</h2>"
             + _table(["Characteristic", "Group", "Starters", "Job starts", "Job start rate",
-                      "Sustained 13 weeks rate"], rows))
+                      data.weeks("Sustained {sustained_short} weeks rate")], rows))
 
 
 def _timeliness_section(data: PublishedData) -> str:
@@ -558,7 +570,7 @@ def _partners_section(data: PublishedData) -> str:
             pbr_rows.append(row)
     return ("<h2 id='partners'>Partner comparison</h2>"
             + _table(["Partner", "Grant", "Starts", "Start rate", "Job start rate", "Cost per start",
-                      "Cost per job start", "Cost per job sustained 13 weeks"], rows)
+                      "Cost per job start", data.weeks("Cost per job sustained {sustained_short} weeks")], rows)
             + (_figure(chart, "Grant divided by starts.") if chart else "")
             + "<h3>Payment by results: claimed outcomes and their verification against DWP/HMRC</h3>"
             + _table(["Partner", "Outcome", "Verified", "Unverified", "Contradicted", "All claims",
@@ -575,13 +587,16 @@ def _data_quality_section(data: PublishedData) -> str:
             + _table(["Measure"] + [data.labels.partner(p) for p in partners], rows))
 
 
-def _method_section(policy: Policy) -> str:
+def _method_section(policy: Policy, data: PublishedData) -> str:
     return (
         "<h2 id='method'>Definitions and disclosure control</h2>"
         "<p class='note'>Start: assessment with an agreed action plan. Job start: at least 4 hours of paid work "
-        "a week. Sustained 13/26 weeks: in work continuously from the job start for 13/26 weeks (gaps of up to "
-        "7 days allowed). WorkWell retained in work 13/26 weeks: HMRC employment with any employer "
-        "from the WorkWell start through 13/26 weeks, a change of employer joined when the new job starts within "
+        + data.weeks(
+            "a week. Sustained {sustained_short}/{sustained_long} weeks: in work continuously from the job start "
+            "for {sustained_short}/{sustained_long} weeks (gaps of up to 7 days allowed). WorkWell retained in work "
+            "{retained_short}/{retained_long} weeks: HMRC employment with any employer from the WorkWell start "
+            "through {retained_short}/{retained_long} weeks, ")
+        + "a change of employer joined when the new job starts within "
         "14 days, and back at work by then for people off sick at referral. Earnings outcome: cumulative earnings in the window of at least 16 hours a week at the "
         "National Living Wage in force at the job start. Full definitions: docs/evaluation.md and dbt docs.</p>"
         f"<p class='note'>Disclosure control (the same policy as the published tables): counts from 1 to "
@@ -606,7 +621,7 @@ def render_report(data: PublishedData, policy: Policy, generated_at: dt.datetime
         _wellbeing_section(data),
         _partners_section(data),
         _data_quality_section(data),
-        _method_section(policy),
+        _method_section(policy, data),
     ]
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"

@@ -24,6 +24,7 @@ TABLES = (
     "cost_per_outcome",
     "payment_by_results_summary",
     "data_quality_scorecard",
+    "outcome_windows",
 )
 
 
@@ -34,6 +35,21 @@ class PublishedData:
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
+
+    def window_weeks(self) -> dict[str, int]:
+        """Outcome window role (sustained_short, retained_long, ...) -> its length in weeks, as the
+        warehouse measured it (published.outcome_windows: the dbt vars of the build)."""
+        frame = self.tables["outcome_windows"]
+        weeks = {row.outcome_window: int(row.value) for row in frame.itertuples(index=False)
+                 if row.measure == "weeks"}
+        if not weeks:
+            raise ValueError("published.outcome_windows holds no window: the report cannot name the outcome weeks")
+        return weeks
+
+    def weeks(self, text: str) -> str:
+        """``text`` with each ``{<window role>}`` replaced by that window's weeks, so a heading never
+        states a number of weeks the warehouse did not use: 'Job sustained {sustained_short} weeks'."""
+        return text.format_map(self.window_weeks())
 
 
 def load_published(url: str, role: str | None = PUBLIC_ROLE, policy: Policy | None = None) -> PublishedData:

@@ -1,11 +1,10 @@
 -- The job-attribution rule, in one place: one row per started spell and job start that falls in
 -- the spell's outcome window. A spell is a referral (its own start and exit) or an episode (a
--- participant's continuous spell across partners: the earliest start of its referrals; the final
--- exit once none of its started referrals is open; see int_referrals_grouped_into_episodes). A job
--- start belongs to a spell when it is on or after the spell's start and no later than
--- var('outcome_followup_days_after_exit') days after the spell's exit (the as-at date while the
--- spell is open), and not before the participant's first referral. Whether the job start counts
--- (is_job_start) or the DWP/HMRC evidence contradicts it is decided once, in
+-- participant's continuous spell across partners, its start and exit from
+-- int_episode_spans_derived). A job start belongs to a spell when it is on or after the spell's
+-- start and no later than var('outcome_followup_days_after_exit') days after the spell's exit (the
+-- as-at date while the spell is open), and not before the participant's first referral. Whether
+-- the job start counts (is_job_start) or the DWP/HMRC evidence contradicts it is decided once, in
 -- int_job_starts_evaluated; referrals and episodes filter on those flags.
 with
 
@@ -17,23 +16,6 @@ journeys as (
     union all
     select referral_key, participant_id, start_date, exit_date, is_started, is_leaver
     from {{ ref('int_workwell_journeys_assembled') }}
-
-),
-
-episode_referrals as (
-
-    select
-        episodes.episode_key,
-        linked.participant_id,
-        linked.programme,
-        journeys.start_date,
-        journeys.exit_date,
-        coalesce(journeys.is_started, false) as is_started,
-        coalesce(journeys.is_leaver, false) as is_leaver
-    from {{ ref('int_referrals_linked_to_participants') }} as linked
-    left join journeys on linked.referral_key = journeys.referral_key
-    left join {{ ref('int_referrals_grouped_into_episodes') }} as episodes
-        on linked.referral_key = episodes.referral_key
 
 ),
 
@@ -52,12 +34,10 @@ spells as (
         'episode' as spell_level,
         episode_key as spell_key,
         participant_id,
-        min(start_date) as start_date,
-        case when not bool_or(is_started and not is_leaver) then max(exit_date) end as exit_date
-    from episode_referrals
-    where episode_key is not null
-    group by episode_key, participant_id, programme
-    having bool_or(is_started)
+        start_date,
+        exit_date
+    from {{ ref('int_episode_spans_derived') }}
+    where is_started
 
 ),
 

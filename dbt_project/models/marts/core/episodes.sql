@@ -1,9 +1,10 @@
 -- One row per episode: a participant's continuous spell with a programme across partners (see
 -- int_referrals_grouped_into_episodes for the re-referral rule). The start is the earliest start
--- of its referrals (assessment + agreed action plan), the exit the final exit. The lead referral
--- (first started, else first received) gives the delivery partner, service variant and baseline
--- characteristics. Job outcomes: the participant's first job start (any evidence) from the start
--- until var('outcome_followup_days_after_exit') days after the exit (or the as-at date).
+-- of its referrals (assessment + agreed action plan), the exit the final exit, both decided once in
+-- int_episode_spans_derived. The lead referral (first started, else first received) gives the
+-- delivery partner, service variant and baseline characteristics. Job outcomes: the participant's
+-- first job start (any evidence) from the start until var('outcome_followup_days_after_exit') days
+-- after the exit (or the as-at date).
 with
 
 referrals as (
@@ -53,9 +54,6 @@ aggregated as (
         programme,
         min(referral_date) as first_referral_date,
         min(first_contact_date) as first_contact_date,
-        min(start_date) as start_date,
-        max(exit_date) as latest_exit_date,
-        bool_or(is_started and not is_leaver) as has_open_started_referral,
         bool_or(is_pending_decision) as has_pending_referral,
         count(*) as referrals_count,
         count(distinct partner_id) as partners_count,
@@ -83,10 +81,13 @@ aggregated as (
 
 with_exit as (
 
+    -- the episode's start and exit, decided once (int_episode_spans_derived)
     select
         aggregated.*,
-        case when is_started and not has_open_started_referral then latest_exit_date end as exit_date
+        spans.start_date,
+        spans.exit_date
     from aggregated
+    inner join {{ ref('int_episode_spans_derived') }} as spans on aggregated.episode_key = spans.episode_key
 
 ),
 

@@ -3,17 +3,8 @@
 -- priority group recorded at referral. Same counts, rates (among those due) and 95% Wilson intervals
 -- as outcomes_by_subgroup (its Trailblazer rates), crossed by partner and priority group, which
 -- partners report against (published: published_outcomes_by_partner_priority_group).
-{#- the Trailblazer outcome rates (outcome_rates() without the WorkWell retention rates, which do
-    not apply to VCSE episodes): rate -> (numerator count, denominator count) -#}
-{% set rates = {
-    'job_start_rate': ('job_starts', 'starters'),
-    'sustained_short_rate': ('sustained_short', 'sustained_short_due'),
-    'sustained_long_rate': ('sustained_long', 'sustained_long_due'),
-    'earnings_outcome_short_rate': ('earnings_outcome_short', 'earnings_outcome_short_due'),
-    'earnings_outcome_long_rate': ('earnings_outcome_long', 'earnings_outcome_long_due'),
-    'progression_rate': ('progression_outcomes', 'starters'),
-    'moved_into_work_rate': ('moved_into_work', 'starters_not_in_work_at_referral'),
-} %}
+{#- the Trailblazer outcome rates: rate -> (numerator count, denominator count) -#}
+{% set rates = outcome_rates(with_retention=false) %}
 with
 
 episodes as (
