@@ -4,6 +4,7 @@ equal what the partner folders generate."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import shutil
@@ -100,8 +101,11 @@ def test_partner_folder_mistakes_are_named(tmp_path):
 def test_programmes_are_declared_once(tmp_path, monkeypatch):
     programmes = yaml.safe_load((CONTRACTS / "_programmes.yml").read_text())
     dbt_vars = yaml.safe_load((REPO_ROOT / "dbt_project" / "dbt_project.yml").read_text())["vars"]
-    # the warehouse's programme start is the Trailblazer's (its VCSE partners' delivery start)
-    assert str(dbt_vars["programme_start_date"]) == str(programmes["gm_etb"]["start"]) == "2025-06-01"
+    # dbt reads each programme's dates from the generated seed, never from a var repeating them
+    assert "programme_start_date" not in dbt_vars
+    with (REPO_ROOT / "dbt_project" / "seeds" / "programmes.csv").open(newline="") as f:
+        seed = {row["programme"]: row for row in csv.DictReader(f)}
+    assert seed["gm_etb"]["start_date"] == str(programmes["gm_etb"]["start"]) == "2025-06-01"
     assert str(programme_start("workwell_bwd", CONTRACTS)) == "2024-10-01"
     contracts = _copy_partner(tmp_path)
     spec = yaml.safe_load((contracts / "salford_allies" / "partner.yml").read_text())
