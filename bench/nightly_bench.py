@@ -46,6 +46,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
@@ -143,8 +144,11 @@ class Sampler(threading.Thread):
             title = titles[pid]
             if m := re.match(r"airflow worker -- ([0-9a-f-]{36})", title):
                 return self._task_kind(m.group(1))
-            if title.startswith(("airflow supervisor:", "airflow task supervisor:")):
+            # a LocalExecutor worker supervises its task process (heartbeats, logs, the execution API)
+            if title.startswith(("airflow supervisor:", "airflow task supervisor:", "airflow worker -- LocalExecutor")):
                 return "task supervisor"
+            if title.startswith("airflow serve-logs"):
+                return "serve-logs"
             for name in ("scheduler", "dag-processor", "triggerer", "celery worker"):
                 if f"airflow {name}" in title:
                     return name
@@ -254,13 +258,20 @@ class Platform(NightDriver):
 
     def measure(self, run_id: str, timeout: float) -> dict:
         """Wait for the run to end; its wall time, tasks (start offset and duration), rows and files
-        read (the file manifest of the run) and the warehouse's size."""
-        state = self.finished(run_id, timeout, every=5.0)
+        read (the file manifest of the run) and the warehouse's size. A run still going after
+        ``timeout`` seconds is measured as it stands (state ``unfinished``: wall time so far, running
+        tasks up to now), so a scale too large for the time at hand still says how far it got."""
+        try:
+            state = self.finished(run_id, timeout, every=5.0)
+        except TimeoutError:
+            state = "unfinished"
+            say(f"  run {run_id} not finished after {timeout:.0f}s: measuring it as it stands")
+        now = datetime.now(UTC)
         start, end = self.run_times(run_id)
+        end = end or now
         tasks = {t: {"state": row.state, "tries": row.try_number,
                      "starts_at_s": (row.start_date - start).total_seconds() if row.start_date else 0.0,
-                     "seconds": (row.end_date - row.start_date).total_seconds()
-                     if row.start_date and row.end_date else 0.0}
+                     "seconds": ((row.end_date or now) - row.start_date).total_seconds() if row.start_date else 0.0}
                  for t, row in sorted(self.tasks(run_id).items(),
                                       key=lambda kv: (kv[1].start_date is None, kv[1].start_date or start))}
         rows = self.query("select coalesce(sum(rows_in), 0), count(*) from ingest.file_manifest"
@@ -295,7 +306,7 @@ def run_executor(workdir: Path, scale: float, executor: str, year: Path, held: l
         result["full"] = {"load_start": loadavg()} | platform.measure(run_id, timeout)
         result["full"] |= memory_and_cpu(sampler) | {"load_end": loadavg()}
         say(f"{name}: full night {result['full']['state']} in {result['full']['wall_s']:.0f}s")
-        if "incremental" in nights:
+        if "incremental" in nights and result["full"]["state"] != "unfinished":
             land(year, landing, held)
             sampler.reset()
             platform.trigger("incremental")
@@ -319,7 +330,8 @@ def memory_and_cpu(sampler: Sampler) -> dict:
 
 # --------------------------------------------------------------------------------------- report
 #: process kinds that are Airflow itself rather than the night's work
-AIRFLOW_KINDS = ("scheduler", "dag-processor", "triggerer", "api-server", "task supervisor", "celery worker")
+AIRFLOW_KINDS = ("scheduler", "dag-processor", "triggerer", "api-server", "task supervisor", "celery worker",
+                 "serve-logs")
 #: the night's serial stages after the ingests: (stage, task id, process kind of its CPU)
 SERIAL_STAGES = (("linkage", "link_participants", "task: linkage"), ("dbt", "dbt_build.nightly", "task: dbt"),
                  ("freshness", "dbt_build.source_freshness", None))

@@ -1,5 +1,5 @@
 """The nightly under the real scheduler, as an operator runs it: `worklink serve` (scheduler, DAG
-processor, triggerer and API server with the LocalExecutor, restarted when they stop) on a
+processor and API server with the LocalExecutor, no triggerer, restarted when they stop) on a
 non-default API port, against an embedded PostgreSQL of this module's own (so stopping it harms no
 other test), a small sample, and a real local SMTP server (aiosmtpd).
 
@@ -171,6 +171,9 @@ def test_the_api_server_runs_on_a_non_default_port(platform, first_night):
     assert health["metadatabase"]["status"] == "healthy"
     # every task reached the execution API on that port (the first night's tasks ran at all)
     assert platform.tasks(first_night[0])["link_participants"].state == "success"
+    # ... with no triggerer: `worklink serve` starts none by default, and no task of the night defers
+    log = platform.serve_log.read_text()
+    assert "started scheduler" in log and "started triggerer" not in log
 
 
 def test_clearing_a_failed_night_reruns_it_in_order(platform, first_night):
