@@ -176,6 +176,14 @@ def test_the_api_server_runs_on_a_non_default_port(platform, first_night):
     assert "started scheduler" in log and "started triggerer" not in log
 
 
+def test_airflow_reads_worklinks_parsing_settings_under_their_airflow_3_names(platform, first_night):
+    # the DAG files are parsed every 10 minutes by one parser process (the options moved from
+    # [scheduler] to [dag_processor] in Airflow 3: a wrong section would be ignored silently)
+    for option, expected in (("min_file_process_interval", "600"), ("parsing_processes", "1")):
+        got = platform.worklink("airflow", "config", "get-value", "dag_processor", option).stdout.strip()
+        assert got == expected, (option, got)
+
+
 def test_clearing_a_failed_night_reruns_it_in_order(platform, first_night):
     run_id, _ = first_night
     (platform.state / "dbt_nightly").unlink()  # the fault is fixed
