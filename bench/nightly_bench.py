@@ -454,10 +454,22 @@ def report(results: list[dict], cores: int = CORES) -> None:
                 time_ratio = big[night]["wall_s"] / one[night]["wall_s"]
                 rows_ratio = big[night]["rows_read"] / max(1, one[night]["rows_read"])
                 cpu_ratio = sum(big[night]["cpu_s"].values()) / max(1.0, sum(one[night]["cpu_s"].values()))
-                print(f"\n{executor} {night} night, {scale_name(scale)}/x1: wall {time_ratio:.2f}x, CPU {cpu_ratio:.2f}x "
-                      f"for {rows_ratio:.2f}x the rows (wall: "
-                      f"{'no worse than linear' if time_ratio <= rows_ratio else 'WORSE than linear'}; CPU: "
-                      f"{'no worse than linear' if cpu_ratio <= rows_ratio else 'WORSE than linear'})")
+                unfinished = " (the larger night UNFINISHED: ratios so far)" if big[night]["state"] == "unfinished" else ""
+                verdict = "" if unfinished else (
+                    f" (wall: {'no worse than linear' if time_ratio <= rows_ratio else 'WORSE than linear'}; "
+                    f"CPU: {'no worse than linear' if cpu_ratio <= rows_ratio else 'WORSE than linear'})")
+                print(f"\n{executor} {night} night, {scale_name(scale)}/x1{unfinished}: wall {time_ratio:.2f}x, "
+                      f"CPU {cpu_ratio:.2f}x for {rows_ratio:.2f}x the rows{verdict}")
+                # stage by stage, for the stages both nights finished (rows of the scale's whole year)
+                year_ratio = scale / 1
+                done = {t for t, v in big[night]["tasks"].items() if v["state"] == "success"}
+                parts = []
+                for stage, seconds in stages(big[night]).items():
+                    task = next((t for n, t, _ in SERIAL_STAGES if n == stage), stage.replace(" ingest", ".ingest"))
+                    small = stages(one[night]).get(stage)
+                    if task in done and small:
+                        parts.append(f"{stage} {seconds / small:.2f}x")
+                print(f"   stages {scale_name(scale)}/x1 (year {year_ratio:g}x the people): " + (", ".join(parts) or "none"))
 
 
 def parse_scales(text: str) -> list[float]:
