@@ -604,11 +604,13 @@ def flower(port: int) -> None:
                    "execution API URL follows it.")
 @click.option("--only", "only", multiple=True, type=click.Choice(["scheduler", "dag-processor", "triggerer",
                                                                    "api-server"]),
-              help="Run only these processes (repeatable; default: all four).")
+              help="Run only these processes (repeatable; default: scheduler, dag-processor, api-server).")
+@click.option("--with-triggerer", is_flag=True,
+              help="Also run the triggerer (only deferrable tasks need it; worklink's DAGs have none).")
 @click.option("--max-backoff", type=float, default=30.0, show_default=True,
               help="Longest wait (seconds) before restarting a process that keeps failing.")
-def serve(port: int | None, only: tuple[str, ...], max_backoff: float) -> None:
-    """Run Airflow for real: scheduler, DAG processor, triggerer and API server, restarted when they stop.
+def serve(port: int | None, only: tuple[str, ...], with_triggerer: bool, max_backoff: float) -> None:
+    """Run Airflow for real: scheduler, DAG processor and API server, restarted when they stop.
 
     \b
     Each process's output goes to .worklink/airflow/logs/supervisor/<name>.log; this command
@@ -626,8 +628,11 @@ def serve(port: int | None, only: tuple[str, ...], max_backoff: float) -> None:
     ensure_database()
     env = _subprocess_env()
     settings = load_settings()
+    processes = only or PROCESSES
+    if with_triggerer and "triggerer" not in processes:
+        processes += ("triggerer",)
     supervisor = Supervisor(_venv_bin("airflow"), env, settings.airflow_home / "logs" / "supervisor",
-                            processes=only or PROCESSES, max_backoff=max_backoff, umask=PRIVATE_UMASK)
+                            processes=processes, max_backoff=max_backoff, umask=PRIVATE_UMASK)
     supervisor.install_signal_handlers()
     click.echo(f"Airflow UI and API: http://{env['AIRFLOW__API__HOST']}:{env['AIRFLOW__API__PORT']} "
                f"(executor {env['AIRFLOW__CORE__EXECUTOR']}; logs {supervisor.log_dir})", err=True)

@@ -25,20 +25,15 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
-import psycopg
 import pytest
+from worklink.orchestration.night_driver import DAG, WORKLINK, NightDriver, free_port
 
 pytestmark = [pytest.mark.e2e]
-WORKLINK = str(Path(sys.executable).with_name("worklink"))
-DAG = "worklink_nightly"
 DROPPED = ("WORKLINK_DATABASE_URL", "WORKLINK_AIRFLOW_DATABASE_URL", "WORKLINK_PG_PORT", "AIRFLOW_HOME",
            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "AIRFLOW__OPENLINEAGE__TRANSPORT", "AIRFLOW__CORE__EXECUTOR",
            "WORKLINK_EXECUTOR")
@@ -49,13 +44,7 @@ PARTICIPANT_ID = re.compile(r"\bWL[0-9A-HJKMNP-TV-Z]{10}\b")
 TARGET = "icb_workwell.ingest"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Platform:
+class Platform(NightDriver):
     def __init__(self, root: Path, landing: Path, executor: str, pseudonym_key: str):
         self.root, self.executor = root, executor
         self.state = root / "state"
@@ -115,38 +104,6 @@ class Platform:
 
             redis_server(self.state).stop()
         subprocess.run([WORKLINK, "db", "stop"], env=self.env, capture_output=True, timeout=120)
-
-    def query(self, sql: str, params=(), airflow: bool = True) -> list[tuple]:
-        with psycopg.connect(self.airflow_url if airflow else self.warehouse_url, autocommit=True,
-                             connect_timeout=5) as conn:
-            return conn.execute(sql, params).fetchall()
-
-    def wait_for(self, what: str, probe, timeout: float, every: float = 2.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                value = probe()
-            except psycopg.Error:  # Airflow has not made its tables yet
-                value = None
-            if value:
-                return value
-            time.sleep(every)
-        raise AssertionError(f"{self.executor}: timed out after {timeout:.0f}s waiting for {what}; log:\n"
-                             + self.serve_log.read_text()[-4000:])
-
-    def night(self) -> str:
-        return self.wait_for("the scheduled night", lambda: next(iter(self.query(
-            "select run_id from dag_run where dag_id = %s and run_type = 'scheduled'", (DAG,))), [None])[0], 300)
-
-    def finished(self, run_id: str, timeout: float = 1200) -> str:
-        return self.wait_for(f"run {run_id} to finish", lambda: (rows := self.query(
-            "select state from dag_run where dag_id = %s and run_id = %s", (DAG, run_id))) and rows[0][0]
-            in ("success", "failed") and rows[0][0], timeout)
-
-    def tasks(self, run_id: str) -> dict[str, tuple]:
-        rows = self.query("select task_id, state, try_number, queue from task_instance where dag_id = %s"
-                          " and run_id = %s", (DAG, run_id))
-        return {r[0]: r[1:] for r in rows}
 
     def worker_log(self, number: int) -> Path:
         return self.root / f"worker-{number}.log"

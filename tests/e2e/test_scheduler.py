@@ -1,5 +1,5 @@
 """The nightly under the real scheduler, as an operator runs it: `worklink serve` (scheduler, DAG
-processor, triggerer and API server with the LocalExecutor, restarted when they stop) on a
+processor and API server with the LocalExecutor, no triggerer, restarted when they stop) on a
 non-default API port, against an embedded PostgreSQL of this module's own (so stopping it harms no
 other test), a small sample, and a real local SMTP server (aiosmtpd).
 
@@ -28,9 +28,7 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -40,10 +38,9 @@ from pathlib import Path
 import psycopg
 import pytest
 from aiosmtpd.controller import Controller
+from worklink.orchestration.night_driver import DAG, WORKLINK, NightDriver, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.scheduler]
-WORKLINK = str(Path(sys.executable).with_name("worklink"))
-DAG = "worklink_nightly"
 ENGINEERS = "data-engineers@example.org"
 # Everything the tests inherit that would point the processes elsewhere.
 DROPPED = ("WORKLINK_DATABASE_URL", "WORKLINK_AIRFLOW_DATABASE_URL", "WORKLINK_PG_PORT", "AIRFLOW_HOME",
@@ -59,14 +56,9 @@ class Inbox:
         return "250 OK"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Platform:
-    """The running platform of this module: its environment, databases and scheduler."""
+class Platform(NightDriver):
+    """The running platform of this module: its environment, databases and scheduler (waiting for
+    and reading its nights: worklink.orchestration.night_driver, as the nightly benchmark does)."""
 
     def __init__(self, root: Path, inbox: Inbox, smtp_port: int):
         self.root, self.inbox = root, inbox
@@ -96,12 +88,9 @@ class Platform:
     def url(self, airflow: bool = False) -> str:
         return self.worklink("db", "url", *(["--airflow"] if airflow else [])).stdout.strip()
 
-    def airflow_db(self):
-        return psycopg.connect(self._airflow_url, autocommit=True, connect_timeout=5)
-
     def start(self) -> None:
         self.worklink("db", "start")
-        self._airflow_url, self.warehouse_url = self.url(airflow=True), self.url()
+        self.airflow_url, self.warehouse_url = self.url(airflow=True), self.url()
         log = self.serve_log.open("a")
         self.serve = subprocess.Popen([WORKLINK, "serve", "--port", str(self.api_port), "--max-backoff", "8"],
                                       env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -115,42 +104,6 @@ class Platform:
                 os.killpg(self.serve.pid, signal.SIGKILL)
                 self.serve.wait()
         self.worklink("db", "stop", check=False)
-
-    def wait_for(self, what: str, probe, timeout: float, every: float = 3.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                value = probe()
-            except psycopg.Error:  # the database is down, or Airflow has not made its tables yet
-                value = None
-            if value:
-                return value
-            time.sleep(every)
-        raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; supervisor log:\n"
-                             + self.serve_log.read_text()[-4000:])
-
-    def runs(self) -> list[tuple[str, str, str]]:
-        with self.airflow_db() as conn:
-            return conn.execute("select run_id, run_type, state from dag_run where dag_id = %s order by id",
-                                (DAG,)).fetchall()
-
-    def run_state(self, run_id: str) -> str | None:
-        with self.airflow_db() as conn:
-            row = conn.execute("select state from dag_run where dag_id = %s and run_id = %s", (DAG, run_id)).fetchone()
-        return row[0] if row else None
-
-    def wait_finished(self, run_id: str, timeout: float = 900) -> str:
-        return self.wait_for(f"run {run_id} to finish",
-                             lambda: (s := self.run_state(run_id)) in ("success", "failed") and s, timeout)
-
-    def tasks(self, run_id: str) -> dict[str, tuple]:
-        with self.airflow_db() as conn:
-            rows = conn.execute("select task_id, state, start_date, end_date, try_number from task_instance"
-                                " where dag_id = %s and run_id = %s", (DAG, run_id)).fetchall()
-        return {r[0]: r[1:] for r in rows}
-
-    def trigger(self, run_id: str) -> None:
-        self.worklink("airflow", "dags", "trigger", DAG, "--run-id", run_id, timeout=120)
 
     def marts(self) -> dict[str, str]:
         """A fingerprint of every analytics mart: row count and a hash of its rows in a fixed order."""
@@ -195,18 +148,17 @@ def platform():
 @pytest.fixture(scope="module")
 def first_night(platform):
     """The night the scheduler starts by itself (the DAG's latest 02:00 interval)."""
-    run_id = platform.wait_for("the scheduled night", lambda: next(
-        (r[0] for r in platform.runs() if r[1] == "scheduled"), None), timeout=240)
-    return run_id, platform.wait_finished(run_id)
+    run_id = platform.night(timeout=240)
+    return run_id, platform.finished(run_id, timeout=900)
 
 
 def test_a_scheduled_night_with_a_failed_task_is_failed_and_emails_the_engineers(platform, first_night):
     run_id, state = first_night
     assert state == "failed"
     tasks = platform.tasks(run_id)
-    assert tasks["dbt_build.nightly"][0] == "failed" and tasks["dbt_build.nightly"][3] == 2  # tried twice
-    assert tasks["night_outcome"][0] == "failed"
-    assert tasks["link_participants"][0] == "success"
+    assert tasks["dbt_build.nightly"].state == "failed" and tasks["dbt_build.nightly"].try_number == 2  # tried twice
+    assert tasks["night_outcome"].state == "failed"
+    assert tasks["link_participants"].state == "success"
     emails = platform.wait_for("the engineers' email", lambda: [
         m for rcpt, m in platform.inbox.messages if ENGINEERS in rcpt and "FAILED" in m["Subject"]], timeout=60)
     assert len(emails) == 1 and run_id in emails[0]["Subject"]
@@ -218,7 +170,18 @@ def test_the_api_server_runs_on_a_non_default_port(platform, first_night):
         health = json.load(r)
     assert health["metadatabase"]["status"] == "healthy"
     # every task reached the execution API on that port (the first night's tasks ran at all)
-    assert platform.tasks(first_night[0])["link_participants"][0] == "success"
+    assert platform.tasks(first_night[0])["link_participants"].state == "success"
+    # ... with no triggerer: `worklink serve` starts none by default, and no task of the night defers
+    log = platform.serve_log.read_text()
+    assert "started scheduler" in log and "started triggerer" not in log
+
+
+def test_airflow_reads_worklinks_parsing_settings_under_their_airflow_3_names(platform, first_night):
+    # the DAG files are parsed every 10 minutes by one parser process (the options moved from
+    # [scheduler] to [dag_processor] in Airflow 3: a wrong section would be ignored silently)
+    for option, expected in (("min_file_process_interval", "600"), ("parsing_processes", "1")):
+        got = platform.worklink("airflow", "config", "get-value", "dag_processor", option).stdout.strip()
+        assert got == expected, (option, got)
 
 
 def test_clearing_a_failed_night_reruns_it_in_order(platform, first_night):
@@ -227,17 +190,17 @@ def test_clearing_a_failed_night_reruns_it_in_order(platform, first_night):
     # Airflow 3.3's --task-regex is a substring match: "hmrc.ingest" is that task alone
     platform.worklink("airflow", "tasks", "clear", DAG, "--task-regex", "hmrc.ingest", "--downstream", "--yes",
                       timeout=120)
-    before = platform.tasks(run_id)["night_outcome"][3]
+    before = platform.tasks(run_id)["night_outcome"].try_number
     # finished again: night_outcome tried once more and the run in a final state
     state = platform.wait_for("the cleared night to finish again", lambda: (
-        platform.tasks(run_id)["night_outcome"][3] > before
-        and platform.tasks(run_id)["night_outcome"][0] in ("success", "failed")
+        platform.tasks(run_id)["night_outcome"].try_number > before
+        and platform.tasks(run_id)["night_outcome"].state in ("success", "failed")
         and (s := platform.run_state(run_id)) in ("success", "failed") and s), timeout=900)
     tasks = platform.tasks(run_id)
-    assert state == "success", {t: v[0] for t, v in tasks.items()}
-    ingest_end, link, dbt = tasks["hmrc.ingest"][2], tasks["link_participants"], tasks["dbt_build.nightly"]
-    assert link[1] >= ingest_end and dbt[1] >= link[2]  # downstream waited for upstream
-    assert tasks["night_outcome"][0] == "success"
+    assert state == "success", {t: v.state for t, v in tasks.items()}
+    ingest_end, link, dbt = tasks["hmrc.ingest"].end_date, tasks["link_participants"], tasks["dbt_build.nightly"]
+    assert link.start_date >= ingest_end and dbt.start_date >= link.end_date  # downstream waited for upstream
+    assert tasks["night_outcome"].state == "success"
     assert len([m for rcpt, m in platform.inbox.messages if "FAILED" in m["Subject"]]) == 1  # no new alert
     platform.first_night_marts = platform.marts()
 
@@ -245,14 +208,14 @@ def test_clearing_a_failed_night_reruns_it_in_order(platform, first_night):
 def test_a_database_blip_during_a_night_ends_it_cleanly_and_the_next_night_succeeds(platform, first_night):
     platform.trigger("blip")
     platform.wait_for("a task of the blip night to run", lambda: any(
-        t[0] == "running" for t in platform.tasks("blip").values()), timeout=240, every=1)
+        t.state == "running" for t in platform.tasks("blip").values()), timeout=240, every=1)
     platform.worklink("db", "stop")
     time.sleep(25)
     platform.worklink("db", "start")
-    state = platform.wait_finished("blip", timeout=480)
+    state = platform.finished("blip", timeout=480)
     assert state in ("success", "failed")
-    leftover = {t: s[0] for t, s in platform.tasks("blip").items()
-                if s[0] not in ("success", "failed", "upstream_failed", "skipped")}
+    leftover = {t: s.state for t, s in platform.tasks("blip").items()
+                if s.state not in ("success", "failed", "upstream_failed", "skipped")}
     assert leftover == {}
     log = platform.serve_log.read_text()
     assert "exited with code" in log and "restarting in" in log  # the processes died and came back
@@ -267,7 +230,7 @@ def test_the_next_night_a_backfill_succeeds_with_the_first_nights_marts(platform
     backfilled = platform.wait_for("the backfill run", lambda: [
         r[0] for r in platform.runs() if r[1] == "backfill"], timeout=120)
     assert len(backfilled) == 1, backfilled
-    assert platform.wait_finished(backfilled[0]) == "success"
+    assert platform.finished(backfilled[0], timeout=900) == "success"
     assert platform.marts() == before
 
 

@@ -1,6 +1,6 @@
 """`worklink serve`: run Airflow's long-lived processes and restart any that stops.
 
-Airflow's scheduler, DAG processor and triggerer exit when their metadata database goes away (a
+Airflow's scheduler, DAG processor and triggerer (when run) exit when their metadata database goes away (a
 restart of PostgreSQL, a fail-over, a network blip) and ``airflow standalone`` does not start them
 again. This supervisor runs each as a child process in its own process group, with its output in
 ``<AIRFLOW_HOME>/logs/supervisor/<name>.log`` (mode 600), and starts a child that exited again
@@ -8,6 +8,9 @@ after a back-off: 1 s, doubling on each quick failure up to ``max_backoff`` (30 
 once a child has run for ``healthy_after`` seconds. ``airflow db migrate`` runs first, retried the
 same way until the database answers; then the API server, and the others once it answers HTTP
 (tasks report to its execution API: a task started before it listens fails its first try).
+
+The triggerer is not started unless asked for (``ALL_PROCESSES``, ``PROCESSES``): no worklink task
+defers, and an idle triggerer still costs CPU every second.
 
 A task that was running when the scheduler died is not lost: the restarted scheduler resets tasks
 whose scheduler is gone (Airflow's orphaned-task adoption) and runs them again, up to the task's
@@ -39,7 +42,12 @@ from pathlib import Path
 
 from worklink.settings import load_settings
 
-PROCESSES = ("scheduler", "dag-processor", "triggerer", "api-server")
+#: every long-lived Airflow process `worklink serve` can run
+ALL_PROCESSES = ("scheduler", "dag-processor", "triggerer", "api-server")
+#: what it runs by default: not the triggerer, which only deferrable tasks (sensors, deferring
+#: operators) need and worklink's DAGs have none; idle, it still woke every second and cost 7% of a
+#: night's CPU on 2 cores (docs/benchmarks.md). `worklink serve --with-triggerer` adds it.
+PROCESSES = ("scheduler", "dag-processor", "api-server")
 
 
 def _say(message: str) -> None:
@@ -69,10 +77,10 @@ class Supervisor:
         self.settings = None
         if executor is None:
             # the setting applies to the real processes; a test's stand-in children name none
-            executor = load_settings().executor if set(processes) & set(PROCESSES) else "local"
+            executor = load_settings().executor if set(processes) & set(ALL_PROCESSES) else "local"
         self.executor = executor
         if executor == "celery":
-            self._use_celery(all_processes=tuple(processes) == PROCESSES)
+            self._use_celery(all_processes=set(PROCESSES) <= set(processes))
 
     def _use_celery(self, all_processes: bool) -> None:
         """Broker settings into every child's environment (the env dict is updated in place, so the

@@ -96,6 +96,15 @@ def runtime_env(settings: Settings | None = None) -> dict[str, str]:
         "AIRFLOW__OPENLINEAGE__NAMESPACE": os.environ.get("AIRFLOW__OPENLINEAGE__NAMESPACE", "worklink"),
         "AIRFLOW__OPENLINEAGE__TRANSPORT": os.environ.get("AIRFLOW__OPENLINEAGE__TRANSPORT", json.dumps(
             {"type": "file", "log_file_path": str(openlineage_events_file(settings)), "append": True})),
+        # Airflow's own overhead in a night (docs/benchmarks.md, "Nightly under the scheduler"): the DAG
+        # processor parsed the two unchanged DAG files every 30 s, a third of Airflow's CPU in a night.
+        # A DAG file whose modification time changes is parsed again at once whatever this says
+        # (file_parsing_sort_mode modified_time); the interval only bounds how late a change in
+        # contracts/, which the DAG files read, shows up (or `worklink airflow dags reserialize`).
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": os.environ.get(
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL", "600"),
+        # two DAG files: one parser process is enough, a second only competes for the 2 cores
+        "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": os.environ.get("AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES", "1"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_PROFILES_DIR": str(settings.dbt_project_dir),
         "WORKLINK_DBT_HOST": wh.host or "127.0.0.1",
