@@ -632,7 +632,8 @@ def serve(port: int | None, only: tuple[str, ...], with_triggerer: bool, max_bac
     if with_triggerer and "triggerer" not in processes:
         processes += ("triggerer",)
     supervisor = Supervisor(_venv_bin("airflow"), env, settings.airflow_home / "logs" / "supervisor",
-                            processes=processes, max_backoff=max_backoff, umask=PRIVATE_UMASK)
+                            processes=processes, max_backoff=max_backoff, umask=PRIVATE_UMASK,
+                            celery_workers=not only)
     supervisor.install_signal_handlers()
     click.echo(f"Airflow UI and API: http://{env['AIRFLOW__API__HOST']}:{env['AIRFLOW__API__PORT']} "
                f"(executor {env['AIRFLOW__CORE__EXECUTOR']}; logs {supervisor.log_dir})", err=True)

@@ -71,3 +71,20 @@ def test_outside_a_celery_worker_the_hostname_is_the_machines():
     from airflow.utils.net import getfqdn
 
     assert worker_hostname() == getfqdn()
+
+
+def test_serve_runs_workers_by_default_and_none_with_only(broker, monkeypatch, tmp_path):
+    """`worklink serve` on Celery runs two workers beside Airflow's processes; `serve --only ...` runs
+    none, even when --only names exactly the default processes (workers then run elsewhere)."""
+    from worklink.orchestration.supervisor import PROCESSES, Supervisor
+
+    monkeypatch.setenv("WORKLINK_EXECUTOR", "celery")
+
+    def children(**kwargs):
+        supervisor = Supervisor("airflow", dict(runtime_env()), tmp_path / "logs", processes=PROCESSES,
+                                executor="celery", **kwargs)
+        return [child.name for child in supervisor.children]
+
+    assert children() == [*PROCESSES, "celery-worker-1", "celery-worker-2"]
+    assert children(celery_workers=True) == [*PROCESSES, "celery-worker-1", "celery-worker-2"]
+    assert children(celery_workers=False) == list(PROCESSES)

@@ -69,7 +69,8 @@ class Child:
 class Supervisor:
     def __init__(self, airflow: str, env: dict[str, str], log_dir: Path, processes=PROCESSES,
                  max_backoff: float = 30.0, healthy_after: float = 60.0, umask: int = 0o077,
-                 say: Callable[[str], None] = _say, executor: str | None = None):
+                 say: Callable[[str], None] = _say, executor: str | None = None,
+                 celery_workers: bool | None = None):
         self.airflow, self.env, self.log_dir, self.umask, self.say = airflow, env, log_dir, umask, say
         self.max_backoff, self.healthy_after = max_backoff, healthy_after
         self.children = [Child(name, [airflow, name]) for name in processes]
@@ -80,7 +81,12 @@ class Supervisor:
             executor = load_settings().executor if set(processes) & set(ALL_PROCESSES) else "local"
         self.executor = executor
         if executor == "celery":
-            self._use_celery(all_processes=set(PROCESSES) <= set(processes))
+            # `worklink serve --only ...` runs no workers (they run elsewhere, or are started by
+            # hand); its default set of processes, which no longer includes the triggerer, must
+            # therefore be told apart from an --only naming the same processes
+            if celery_workers is None:
+                celery_workers = set(PROCESSES) <= set(processes)
+            self._use_celery(all_processes=celery_workers)
 
     def _use_celery(self, all_processes: bool) -> None:
         """Broker settings into every child's environment (the env dict is updated in place, so the
